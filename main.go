@@ -1,0 +1,150 @@
+// Command gatehouse is an on-prem OAuth 2.0 Device Authorization Grant
+// (RFC 8628) server in one binary. This file is the command table only: the
+// flags, their environment variables and defaults. The work is done in
+// gatehouse/server/commands.
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"gatehouse/server"
+	"gatehouse/server/commands"
+)
+
+func main() {
+	if err := app().Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(commands.ExitFailure)
+	}
+}
+
+func app() *cli.App {
+	return &cli.App{
+		Name:           "gatehouse",
+		Usage:          "on-prem OAuth 2.0 device authorization server",
+		ExitErrHandler: exitErrHandler,
+		Commands: []*cli.Command{
+			{Name: "serve", Usage: "run the server", Action: commands.Serve, Flags: serveFlags()},
+			{Name: "user", Usage: "manage local accounts", Subcommands: userCommands()},
+			{Name: "client", Usage: "manage registered OAuth clients", Subcommands: clientCommands()},
+			{Name: "revoke", Usage: "revoke tokens (exactly one selector)", Action: commands.Revoke, Flags: withDataDir(
+				str("token-id", "", "revoke the token with this id"),
+				str("token", "", "revoke the token with this value"),
+				str("email", "", "revoke every token of this subject email"),
+				str("issuer", "", "with --email: only this subject issuer"),
+				str("client", "", "revoke every token of this client id"),
+				boolean("all", "revoke every token"),
+				boolean("json", "print JSON"))},
+			{Name: "tokens", Usage: "inspect tokens", Subcommands: []*cli.Command{
+				{Name: "list", Usage: "list live tokens", Action: commands.TokensList, Flags: withDataDir(
+					str("email", "", "only this subject email"), str("issuer", "", "only this subject issuer"),
+					str("client", "", "only this client id"), boolean("all", "include revoked and expired rows"),
+					boolean("json", "print JSON"))},
+			}},
+			{Name: "prune", Usage: "delete revoked, expired and stale rows", Action: commands.Prune, Flags: withDataDir(
+				boolean("dry-run", "count, delete nothing"), boolean("json", "print JSON"),
+				dur("retention", server.DefaultRetention, "keep revoked and expired tokens this long", "GATEHOUSE_RETENTION"),
+				dur("audit-retention", server.DefaultAuditRetention, "keep audit events this long", "GATEHOUSE_AUDIT_RETENTION"))},
+			{Name: "backup", Usage: "write a hot, consistent copy of the data file", ArgsUsage: "FILE", Action: commands.Backup, Flags: withDataDir()},
+			{Name: "check", Usage: "verify the data file (or --file)", Action: commands.Check, Flags: withDataDir(str("file", "", "check this bbolt file instead"))},
+			{Name: "audit", Usage: "print recent audit events", Action: commands.Audit, Flags: withDataDir(
+				dur("since", 0, "only events newer than this (e.g. 24h)", ""), &cli.IntFlag{Name: "limit", Value: 100, Usage: "at most this many"},
+				boolean("json", "print JSON"))},
+			{Name: "login", Usage: "sign this machine in to a Gatehouse (reference client)", Action: commands.Login, Flags: clientFlags(
+				str("device-label", "", "label shown to the approver (default: hostname)"))},
+			{Name: "whoami", Usage: "show who the saved token is", Action: commands.Whoami, Flags: clientFlags()},
+			{Name: "logout", Usage: "revoke and forget the saved token", Action: commands.Logout, Flags: clientFlags()},
+		},
+	}
+}
+
+func serveFlags() []cli.Flag {
+	return withDataDir(
+		&cli.StringFlag{Name: "listen", Value: server.DefaultListen, Usage: "address to listen on", EnvVars: []string{"GATEHOUSE_LISTEN"}},
+		&cli.StringFlag{Name: "public-url", Usage: "URL people and clients reach this server at (default: from --listen)", EnvVars: []string{"GATEHOUSE_PUBLIC_URL"}},
+		dur("device-code-ttl", server.DefaultDeviceCodeTTL, "device code lifetime", "GATEHOUSE_DEVICE_CODE_TTL"),
+		dur("poll-interval", server.DefaultPollInterval, "minimum poll interval", "GATEHOUSE_POLL_INTERVAL"),
+		&cli.IntFlag{Name: "token-ttl-days", Value: server.DefaultTokenTTLDays, Usage: "account token lifetime in days (1..365)", EnvVars: []string{"GATEHOUSE_TOKEN_TTL_DAYS"}},
+		&cli.IntFlag{Name: "external-token-ttl-days", Usage: "SSO token lifetime in days (1..365; default: --token-ttl-days)", EnvVars: []string{"GATEHOUSE_EXTERNAL_TOKEN_TTL_DAYS"}},
+		dur("retention", server.DefaultRetention, "keep revoked and expired tokens this long", "GATEHOUSE_RETENTION"),
+		dur("audit-retention", server.DefaultAuditRetention, "keep audit events this long", "GATEHOUSE_AUDIT_RETENTION"),
+		dur("prune-every", server.DefaultPruneEvery, "run prune this often (0 disables)", "GATEHOUSE_PRUNE_EVERY"),
+		&cli.StringFlag{Name: "admin-email", Value: "admin@localhost", Usage: "email of the first admin account", EnvVars: []string{"GATEHOUSE_ADMIN_EMAIL"}},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", EnvVars: []string{"GATEHOUSE_LOG_FORMAT"}},
+	)
+}
+
+func userCommands() []*cli.Command {
+	email := func() cli.Flag {
+		return &cli.StringFlag{Name: "email", Required: true, Usage: "account email"}
+	}
+	pwStdin := func() cli.Flag {
+		return boolean("password-stdin", "read the password from stdin (else one is generated)")
+	}
+	return []*cli.Command{
+		{Name: "add", Usage: "create an account", Action: commands.UserAdd, Flags: withDataDir(email(),
+			&cli.StringFlag{Name: "name", Required: true, Usage: "display name"},
+			&cli.StringSliceFlag{Name: "workspace", Usage: "workspace to join, created if missing (repeatable; default \"default\")"},
+			&cli.StringFlag{Name: "role", Value: "member", Usage: "member or admin"}, pwStdin())},
+		{Name: "list", Usage: "list accounts", Action: commands.UserList, Flags: withDataDir(boolean("json", "print JSON"))},
+		{Name: "disable", Usage: "disable an account", Action: commands.UserSetDisabled(true), Flags: withDataDir(email())},
+		{Name: "enable", Usage: "enable an account", Action: commands.UserSetDisabled(false), Flags: withDataDir(email())},
+		{Name: "passwd", Usage: "set an account's password", Action: commands.UserPasswd, Flags: withDataDir(email(), pwStdin())},
+	}
+}
+
+func clientCommands() []*cli.Command {
+	return []*cli.Command{
+		{Name: "add", Usage: "register a client id", ArgsUsage: "ID", Action: commands.ClientAdd,
+			Flags: withDataDir(&cli.StringFlag{Name: "name", Usage: "name shown on the approval page"})},
+		{Name: "list", Usage: "list clients", Action: commands.ClientList, Flags: withDataDir(boolean("json", "print JSON"))},
+		{Name: "remove", Usage: "unregister a client", ArgsUsage: "ID", Action: commands.ClientRemove, Flags: withDataDir()},
+	}
+}
+
+func clientFlags(extra ...cli.Flag) []cli.Flag {
+	return append([]cli.Flag{
+		&cli.StringFlag{Name: "server", Value: "http://127.0.0.1:8080", Usage: "Gatehouse URL", EnvVars: []string{"GATEHOUSE_SERVER"}},
+		&cli.StringFlag{Name: "client-id", Value: server.DefaultClientID, Usage: "OAuth client id", EnvVars: []string{"GATEHOUSE_CLIENT_ID"}},
+		&cli.StringFlag{Name: "config-dir", Usage: "where the token is kept (default: user config dir)", EnvVars: []string{"GATEHOUSE_CONFIG_DIR"}},
+	}, extra...)
+}
+
+// withDataDir adds --data-dir, which every operator command takes.
+func withDataDir(extra ...cli.Flag) []cli.Flag {
+	return append([]cli.Flag{&cli.StringFlag{Name: "data-dir", Value: server.DefaultDataDir, Usage: "data directory", EnvVars: []string{"GATEHOUSE_DATA_DIR"}}}, extra...)
+}
+
+func str(name, value, usage string) cli.Flag {
+	return &cli.StringFlag{Name: name, Value: value, Usage: usage}
+}
+
+func boolean(name, usage string) cli.Flag { return &cli.BoolFlag{Name: name, Usage: usage} }
+
+func dur(name string, value time.Duration, usage, env string) cli.Flag {
+	f := &cli.DurationFlag{Name: name, Value: value, Usage: usage}
+	if env != "" {
+		f.EnvVars = []string{env}
+	}
+	return f
+}
+
+// exitErrHandler prints the error and exits with its code; usage errors
+// from flag parsing exit 2.
+func exitErrHandler(c *cli.Context, err error) {
+	if err == nil {
+		return
+	}
+	if ec, ok := err.(cli.ExitCoder); ok {
+		if msg := ec.Error(); msg != "" {
+			fmt.Fprintln(c.App.ErrWriter, msg)
+		}
+		os.Exit(ec.ExitCode())
+	}
+	fmt.Fprintln(c.App.ErrWriter, "gatehouse:", err)
+	os.Exit(commands.ExitUsage)
+}

@@ -1,0 +1,103 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"gatehouse/store"
+	"gatehouse/tokens"
+)
+
+var (
+	errNoBearer     = &apiError{Status: http.StatusUnauthorized, Code: "unauthenticated", Description: "a bearer token is required", Bearer: true}
+	errInvalidToken = &apiError{Status: http.StatusUnauthorized, Code: "invalid_token", Description: "the token is invalid, expired or revoked", Bearer: true}
+)
+
+// bearerCtx is a request authenticated by a live token.
+type bearerCtx struct {
+	kind  tokens.Kind
+	token store.Token
+}
+
+type bearerHandler func(w http.ResponseWriter, r *http.Request, bc bearerCtx) error
+
+// withBearer authenticates the Authorization header (RFC 6750). Unknown,
+// revoked and expired tokens get the same answer.
+func (s *Server) withBearer(h bearerHandler) handler {
+	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+		bc, err := s.authBearer(r)
+		if err != nil {
+			return err
+		}
+		return h(w, r, bc)
+	}
+}
+
+func (s *Server) authBearer(r *http.Request) (bearerCtx, error) {
+	raw, err := tokens.ParseBearer(r.Header.Get("Authorization"))
+	if errors.Is(err, tokens.ErrNoBearer) {
+		return bearerCtx{}, errNoBearer
+	}
+	if err != nil {
+		return bearerCtx{}, errInvalidToken
+	}
+	kind, err := tokens.KindOf(raw)
+	if err != nil {
+		return bearerCtx{}, errInvalidToken
+	}
+	h := tokens.HashOf(raw)
+	t, err := s.store.TokenByHash(h)
+	if errors.Is(err, store.ErrNotFound) || err == nil && t.Kind != kind.Name {
+		return bearerCtx{}, errInvalidToken
+	}
+	if err != nil {
+		return bearerCtx{}, err
+	}
+	if now := s.now(); !now.Before(t.ExpiresAt) {
+		s.hardExpire(h, t)
+		return bearerCtx{}, errInvalidToken
+	}
+	return bearerCtx{kind: kind, token: t}, nil
+}
+
+// hardExpire retires an expired token on its first presentation; the
+// request is refused whatever the outcome.
+func (s *Server) hardExpire(h tokens.Hash, t store.Token) {
+	done, err := s.store.HardExpire(h, s.now())
+	if err != nil {
+		s.log.Error("hard-expire failed", slog.String("token_id", t.ID), slog.Any("err", err))
+		return
+	}
+	if done {
+		s.log.Info("token hard-expired", slog.String("token_id", t.ID))
+	}
+}
+
+// handleMe answers who the token is.
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, bc bearerCtx) error {
+	subj, err := s.subjectOf(bc.kind, bc.token)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"subject_type": subj.SubjectType, "subject_email": subj.SubjectEmail, "subject_issuer": subj.SubjectIssuer,
+		"account": subj.Account, "workspaces": subj.Workspaces, "default_workspace_id": subj.DefaultWorkspaceID,
+		"scopes": bc.kind.Scopes, "token_id": bc.token.ID, "client_id": bc.token.ClientID,
+		"device_label": bc.token.DeviceLabel, "expires_at": bc.token.ExpiresAt.UTC(),
+	})
+	return nil
+}
+
+// handleRevokeSelf revokes the presented token (a CLI's logout).
+func (s *Server) handleRevokeSelf(w http.ResponseWriter, r *http.Request, bc bearerCtx) error {
+	res, err := s.store.Revoke(store.RevokeFilter{TokenID: bc.token.ID, Reason: "logout", Actor: bc.token.SubjectEmail, Now: s.now()})
+	if err != nil {
+		return err
+	}
+	s.log.Info("token revoked by its holder", slog.String("token_id", bc.token.ID))
+	writeJSON(w, http.StatusOK, map[string]any{"revoked": len(res.Revoked) == 1, "token_id": bc.token.ID})
+	return nil
+}

@@ -1,0 +1,261 @@
+package commands
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"gatehouse/server"
+	"gatehouse/store"
+	"gatehouse/tokens"
+)
+
+// UserAdd creates a local account.
+func UserAdd(c *cli.Context) error {
+	password, generated, err := readPassword(c)
+	if err != nil {
+		return err
+	}
+	hash, err := tokens.HashPassword(password, tokens.DefaultArgon2)
+	if err != nil {
+		return err
+	}
+	req := server.UserRequest{Email: c.String("email"), Name: c.String("name"), Role: c.String("role"),
+		Workspaces: c.StringSlice("workspace"), PasswordHash: hash}
+	var u server.UserInfo
+	if err := call(c, "user.add", req, &u); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "created %s account %s (%s)\n", u.Role, u.Email, u.ID)
+	if generated {
+		fmt.Fprintf(c.App.Writer, "password: %s\n(shown only this once)\n", password)
+	}
+	return nil
+}
+
+// UserList prints every account.
+func UserList(c *cli.Context) error {
+	var us []server.UserInfo
+	if err := call(c, "user.list", struct{}{}, &us); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c, us)
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tDISABLED")
+	for _, u := range us {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", u.ID, u.Email, u.Name, u.Role, u.Disabled)
+	}
+	return tw.Flush()
+}
+
+// UserSetDisabled disables or enables an account.
+func UserSetDisabled(disable bool) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		req := server.UserRequest{Email: c.String("email"), Disable: &disable}
+		var u server.UserInfo
+		if err := call(c, "user.update", req, &u); err != nil {
+			return err
+		}
+		state := "enabled"
+		if u.Disabled {
+			state = "disabled"
+		}
+		fmt.Fprintf(c.App.Writer, "%s is %s\n", u.Email, state)
+		return nil
+	}
+}
+
+// UserPasswd sets a new password.
+func UserPasswd(c *cli.Context) error {
+	password, generated, err := readPassword(c)
+	if err != nil {
+		return err
+	}
+	hash, err := tokens.HashPassword(password, tokens.DefaultArgon2)
+	if err != nil {
+		return err
+	}
+	var u server.UserInfo
+	if err := call(c, "user.update", server.UserRequest{Email: c.String("email"), PasswordHash: hash}, &u); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "password changed for %s\n", u.Email)
+	if generated {
+		fmt.Fprintf(c.App.Writer, "password: %s\n(shown only this once)\n", password)
+	}
+	return nil
+}
+
+// ClientAdd registers a client id.
+func ClientAdd(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return cli.Exit("usage: gatehouse client add ID --name NAME", ExitUsage)
+	}
+	var cl store.Client
+	if err := call(c, "client.add", server.ClientRequest{ID: c.Args().First(), Name: c.String("name")}, &cl); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "registered client %s (%s)\n", cl.ID, cl.Name)
+	return nil
+}
+
+// ClientList prints registered clients.
+func ClientList(c *cli.Context) error {
+	var cs []store.Client
+	if err := call(c, "client.list", struct{}{}, &cs); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c, cs)
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tCREATED")
+	for _, cl := range cs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", cl.ID, cl.Name, cl.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+// ClientRemove unregisters a client.
+func ClientRemove(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return cli.Exit("usage: gatehouse client remove ID", ExitUsage)
+	}
+	if err := call(c, "client.remove", server.ClientRequest{ID: c.Args().First()}, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "removed client %s\n", c.Args().First())
+	return nil
+}
+
+// Revoke revokes tokens by one selector.
+func Revoke(c *cli.Context) error {
+	req := server.RevokeRequest{TokenID: c.String("token-id"), Email: c.String("email"), Issuer: c.String("issuer"),
+		Client: c.String("client"), All: c.Bool("all")}
+	if v := c.String("token"); v != "" {
+		h, _ := tokens.HashOf(v).MarshalText()
+		req.TokenHash = string(h)
+	}
+	var res store.RevokeResult
+	if err := call(c, "revoke", req, &res); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c, res)
+	}
+	for _, id := range res.Revoked {
+		fmt.Fprintf(c.App.Writer, "revoked %s\n", id)
+	}
+	fmt.Fprintf(c.App.Writer, "%d revoked, %d already revoked", len(res.Revoked), res.AlreadyRevoked)
+	if res.DeniedCodes > 0 {
+		fmt.Fprintf(c.App.Writer, ", %d pending approvals denied", res.DeniedCodes)
+	}
+	fmt.Fprintln(c.App.Writer)
+	return nil
+}
+
+// TokensList prints tokens.
+func TokensList(c *cli.Context) error {
+	req := server.TokenListRequest{Email: c.String("email"), Issuer: c.String("issuer"), Client: c.String("client"), IncludeDead: c.Bool("all")}
+	var ts []server.TokenInfo
+	if err := call(c, "tokens.list", req, &ts); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c, ts)
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tPREFIX\tSUBJECT\tISSUER\tCLIENT\tDEVICE\tEXPIRES\tREVOKED")
+	for _, t := range ts {
+		revoked := ""
+		if !t.RevokedAt.IsZero() {
+			revoked = t.RevokedReason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Prefix, t.SubjectEmail, t.SubjectIssuer, t.ClientID,
+			t.DeviceLabel, t.ExpiresAt.UTC().Format(time.RFC3339), revoked)
+	}
+	return tw.Flush()
+}
+
+// Prune deletes dead rows (or counts them with --dry-run).
+func Prune(c *cli.Context) error {
+	req := server.PruneRequest{DryRun: c.Bool("dry-run"), Retention: c.Duration("retention"), AuditRetention: c.Duration("audit-retention")}
+	var res store.PruneCounts
+	if err := call(c, "prune", req, &res); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c, res)
+	}
+	verb := "deleted"
+	if req.DryRun {
+		verb = "would delete"
+	}
+	fmt.Fprintf(c.App.Writer, "%s: %d tokens, %d device codes, %d sessions, %d nonces, %d audit events\n",
+		verb, res.Tokens, res.DeviceCodes, res.Sessions, res.Nonces, res.Events)
+	return nil
+}
+
+// Backup writes a hot copy of the file.
+func Backup(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return cli.Exit("usage: gatehouse backup FILE", ExitUsage)
+	}
+	dest, err := filepath.Abs(c.Args().First())
+	if err != nil {
+		return err
+	}
+	var res server.BackupResult
+	if err := call(c, "backup", server.BackupRequest{Path: dest}, &res); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "backup written to %s (%d bytes); back up %s too\n", res.Path, res.Bytes,
+		filepath.Join(c.String("data-dir"), server.KeyFileName))
+	return nil
+}
+
+// Audit prints recent audit events.
+func Audit(c *cli.Context) error {
+	var evs []store.Event
+	if err := call(c, "audit", server.AuditRequest{Since: since(c), Limit: c.Int("limit")}, &evs); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c, evs)
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "AT\tTYPE\tACTOR\tSUBJECT\tTOKEN\tCLIENT\tIP\tDETAIL")
+	for _, e := range evs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.Type, e.Actor, e.Subject,
+			e.TokenID, e.Client, e.IP, e.Detail)
+	}
+	return tw.Flush()
+}
+
+// Check verifies a data file: through the running server, or directly.
+func Check(c *cli.Context) error {
+	if f := c.String("file"); f != "" {
+		if err := store.CheckFile(f); err != nil {
+			return cli.Exit("gatehouse: check failed: "+err.Error(), ExitFailure)
+		}
+		fmt.Fprintf(c.App.Writer, "%s: ok\n", f)
+		return nil
+	}
+	if err := call(c, "check", struct{}{}, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%s: ok\n", filepath.Join(c.String("data-dir"), store.FileName))
+	return nil
+}
+
+func printJSON(c *cli.Context, v any) error {
+	enc := json.NewEncoder(c.App.Writer)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,116 @@
+// Package commands holds the actions behind main.go's command table: flag
+// parsing stays in main.go, the work is done here through server.Admin (the
+// admin socket, or the file when no server runs) and deviceclient.
+package commands
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"gatehouse/server"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitFailure  = 1
+	ExitUsage    = 2
+	ExitNotFound = 3
+	ExitExists   = 4
+)
+
+// Serve runs `gatehouse serve` until SIGINT or SIGTERM.
+func Serve(c *cli.Context) error {
+	logger, err := newLogger(c.String("log-format"), c.App.ErrWriter)
+	if err != nil {
+		return cli.Exit(err.Error(), ExitUsage)
+	}
+	cfg := server.Config{
+		Listen: c.String("listen"), DataDir: c.String("data-dir"), PublicURL: c.String("public-url"),
+		DeviceCodeTTL: c.Duration("device-code-ttl"), PollInterval: c.Duration("poll-interval"),
+		TokenTTLDays: c.Int("token-ttl-days"), ExternalTTLDays: c.Int("external-token-ttl-days"),
+		Retention: c.Duration("retention"), AuditRetention: c.Duration("audit-retention"),
+		PruneEvery: c.Duration("prune-every"), AdminEmail: c.String("admin-email"),
+		SecretKey: os.Getenv("GATEHOUSE_SECRET_KEY"), Logger: logger, Out: c.App.Writer,
+	}
+	if cfg.ExternalTTLDays == 0 {
+		cfg.ExternalTTLDays = cfg.TokenTTLDays
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := server.Run(ctx, cfg); err != nil {
+		return cli.Exit("gatehouse: "+err.Error(), ExitFailure)
+	}
+	return nil
+}
+
+func newLogger(format string, w io.Writer) (*slog.Logger, error) {
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
+}
+
+func admin(c *cli.Context) server.Admin { return server.Admin{DataDir: c.String("data-dir")} }
+
+// call runs an admin operation and turns its error into an exit status.
+func call(c *cli.Context, op string, in, out any) error {
+	err := admin(c).Call(c.Context, op, in, out)
+	if err == nil {
+		return nil
+	}
+	var ae *server.AdminError
+	if errors.As(err, &ae) {
+		code := map[string]int{server.AdminNotFound: ExitNotFound, server.AdminExists: ExitExists, server.AdminInvalid: ExitUsage}[ae.Code]
+		if code == 0 {
+			code = ExitFailure
+		}
+		return cli.Exit("gatehouse: "+ae.Message, code)
+	}
+	return cli.Exit("gatehouse: "+err.Error(), ExitFailure)
+}
+
+// readPassword takes the password from stdin (--password-stdin) or draws one
+// and prints it once.
+func readPassword(c *cli.Context) (string, bool, error) {
+	if !c.Bool("password-stdin") {
+		p, err := randomPassword()
+		return p, true, err
+	}
+	line, err := bufio.NewReader(c.App.Reader).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", false, err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if len(line) < 8 {
+		return "", false, cli.Exit("gatehouse: the password must be at least 8 characters", ExitUsage)
+	}
+	return line, false, nil
+}
+
+func since(c *cli.Context) time.Time {
+	if d := c.Duration("since"); d > 0 {
+		return time.Now().Add(-d)
+	}
+	return time.Time{}
+}
+
+func ctxOrBackground(c *cli.Context) context.Context {
+	if c.Context != nil {
+		return c.Context
+	}
+	return context.Background()
+}

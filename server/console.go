@@ -1,0 +1,250 @@
+package server
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"gatehouse/store"
+	"gatehouse/tokens"
+)
+
+// SessionCookie names the sign-in cookie; its value is stored only hashed.
+const SessionCookie = "gatehouse_session"
+
+// sessionTTL is how long a browser stays signed in.
+const sessionTTL = 12 * time.Hour
+
+var errBadCredentials = statusErr(http.StatusUnauthorized, "invalid_credentials", "email or password is wrong")
+
+// dummyHash equalises the time of a sign-in for an unknown email with that of
+// a wrong password. It is made on first use, not at start-up.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := tokens.HashPassword("gatehouse-dummy-password", tokens.DefaultArgon2)
+	return h
+})
+
+// sessionCtx is a signed-in caller.
+type sessionCtx struct {
+	account    store.Account
+	ms         []store.Membership
+	cookieHash tokens.Hash
+	csrf       string
+}
+
+type sessionHandler func(w http.ResponseWriter, r *http.Request, sc sessionCtx) error
+
+// handleLogin checks a local account's password and starts a session.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	if err := s.checkOrigin(r); err != nil {
+		return err
+	}
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	email, password := p["email"], p["password"]
+	if email == "" || password == "" || len(email) > 254 || len(password) > 1024 {
+		return oauthErr("invalid_request", "email and password are required")
+	}
+	a, err := s.authenticate(email, password)
+	if err != nil {
+		s.store.RecordEvent(store.Event{At: s.now(), Type: "signin.failed", Subject: email, IP: clientIP(r)})
+		s.log.Warn("sign-in failed", slog.String("email", email), slog.String("ip", clientIP(r)))
+		return err
+	}
+	cookie, err := tokens.RandomString(32)
+	if err != nil {
+		return err
+	}
+	h := tokens.HashOf(cookie)
+	now := s.now()
+	if err := s.store.CreateSession(h, store.Session{AccountID: a.ID, CreatedAt: now, ExpiresAt: now.Add(sessionTTL)}); err != nil {
+		return err
+	}
+	http.SetCookie(w, s.sessionCookie(cookie, int(sessionTTL/time.Second)))
+	acct, ms, err := s.store.AccountByID(a.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, sessionBody(acct, ms, s.csrfToken(cookie)))
+	return nil
+}
+
+func (s *Server) authenticate(email, password string) (store.Account, error) {
+	a, err := s.store.AccountByEmail(email)
+	if errors.Is(err, store.ErrNotFound) {
+		tokens.VerifyPassword(dummyHash(), password)
+		return a, errBadCredentials
+	}
+	if err != nil {
+		return a, err
+	}
+	ok, err := tokens.VerifyPassword(a.PasswordHash, password)
+	if err != nil || !ok || a.Disabled {
+		return a, errBadCredentials
+	}
+	return a, nil
+}
+
+func (s *Server) sessionCookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: SessionCookie, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.cfg.secure()}
+}
+
+func sessionBody(a store.Account, ms []store.Membership, csrf string) map[string]any {
+	def := ""
+	if len(ms) > 0 {
+		def = ms[0].Workspace.ID
+	}
+	return map[string]any{"account": viewAccount(a), "workspaces": viewWorkspaces(ms),
+		"default_workspace_id": def, "csrf_token": csrf}
+}
+
+// csrfToken is derived from the session cookie with the secret key, so it
+// needs no storage and dies with the session.
+func (s *Server) csrfToken(cookie string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("csrf\x00" + cookie))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// currentSession resolves the session cookie, or errUnauthSession.
+func (s *Server) currentSession(r *http.Request) (sessionCtx, error) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" || len(c.Value) > 128 {
+		return sessionCtx{}, errUnauthSession
+	}
+	h := tokens.HashOf(c.Value)
+	a, ms, err := s.store.SessionAccount(h, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return sessionCtx{}, errUnauthSession
+	}
+	if err != nil {
+		return sessionCtx{}, err
+	}
+	return sessionCtx{account: a, ms: ms, cookieHash: h, csrf: s.csrfToken(c.Value)}, nil
+}
+
+// withSession guards a cookie-authenticated POST: session, then Origin, then
+// the X-CSRF-Token header.
+func (s *Server) withSession(h sessionHandler) handler {
+	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+		sc, err := s.currentSession(r)
+		if err != nil {
+			return err
+		}
+		if err := s.checkOrigin(r); err != nil {
+			return err
+		}
+		got := r.Header.Get("X-CSRF-Token")
+		if got == "" || !hmac.Equal([]byte(got), []byte(sc.csrf)) {
+			return errCSRF
+		}
+		return h(w, r, sc)
+	}
+}
+
+// checkOrigin refuses a cross-site browser request: when the browser says
+// where the request came from (Origin, else Referer), it must be us.
+func (s *Server) checkOrigin(r *http.Request) error {
+	want := s.cfg.origin()
+	if o := r.Header.Get("Origin"); o != "" {
+		if o != want {
+			return errCSRF
+		}
+		return nil
+	}
+	if ref := r.Header.Get("Referer"); ref != "" {
+		u, err := url.Parse(ref)
+		if err != nil || u.Scheme+"://"+u.Host != want {
+			return errCSRF
+		}
+	}
+	return nil
+}
+
+func (s *Server) handleSession(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	sc, err := s.currentSession(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, sessionBody(sc.account, sc.ms, sc.csrf))
+	return nil
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, sc sessionCtx) error {
+	if err := s.store.DeleteSession(sc.cookieHash); err != nil {
+		return err
+	}
+	http.SetCookie(w, s.sessionCookie("", -1))
+	writeJSON(w, http.StatusOK, map[string]string{"status": "signed_out"})
+	return nil
+}
+
+func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request, sc sessionCtx) error {
+	return s.resolve(w, r, sc, true)
+}
+
+func (s *Server) handleDeny(w http.ResponseWriter, r *http.Request, sc sessionCtx) error {
+	return s.resolve(w, r, sc, false)
+}
+
+// resolve approves or denies the code in the body for the signed-in account.
+func (s *Server) resolve(w http.ResponseWriter, r *http.Request, sc sessionCtx, approve bool) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	code, err := tokens.NormalizeUserCode(p["user_code"])
+	if err != nil {
+		return oauthErr("invalid_request", "user_code is missing or not a Gatehouse code")
+	}
+	ws, err := pickWorkspace(sc.ms, p["workspace_id"])
+	if err != nil {
+		return err
+	}
+	subj := store.Subject{Type: tokens.Account.SubjectType, Email: sc.account.Email, Issuer: store.LocalIssuer,
+		AccountID: sc.account.ID, WorkspaceID: ws}
+	dc, err := s.store.ResolveDeviceCode(store.Resolution{UserCode: code, Approve: approve, Subject: subj, IP: clientIP(r), Now: s.now()})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errCodeGone
+	case errors.Is(err, store.ErrAlreadyResolved):
+		return errResolved
+	case err != nil:
+		return err
+	}
+	status := "denied"
+	if approve {
+		status = "approved"
+	}
+	s.log.Info("device code "+status, slog.String("account", sc.account.ID), slog.String("client_id", dc.ClientID))
+	writeJSON(w, http.StatusOK, map[string]string{"status": status})
+	return nil
+}
+
+// pickWorkspace returns the requested workspace if the account belongs to it,
+// or the account's first workspace when none is asked for.
+func pickWorkspace(ms []store.Membership, want string) (string, error) {
+	if want == "" {
+		if len(ms) == 0 {
+			return "", nil
+		}
+		return ms[0].Workspace.ID, nil
+	}
+	for _, m := range ms {
+		if m.Workspace.ID == want {
+			return want, nil
+		}
+	}
+	return "", oauthErr("invalid_request", "workspace_id is not one of your workspaces")
+}

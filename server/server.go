@@ -1,0 +1,210 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"gatehouse/store"
+)
+
+// Server is one running Gatehouse: the store, the public listener and the
+// admin socket. Start opens them all; Close shuts them down in order, the
+// store last.
+type Server struct {
+	cfg   Config
+	store *store.Store
+	log   *slog.Logger
+	now   func() time.Time
+	key   []byte
+	pacer *pacer
+
+	http  *http.Server
+	ln    net.Listener
+	admin *adminSocket
+
+	stop    chan struct{}
+	bg      sync.WaitGroup
+	closing sync.Once
+}
+
+// Start opens the data directory and store, bootstraps a fresh install, and
+// starts serving on cfg.Listen and the admin socket. Use port 0 in tests.
+func Start(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, stop: make(chan struct{})}
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	s.serve()
+	return s, nil
+}
+
+// open does every fallible start-up step; on error it undoes what it did.
+func (s *Server) open() (err error) {
+	if err = prepareDataDir(s.cfg.DataDir); err != nil {
+		return err
+	}
+	if s.key, err = loadOrCreateKey(s.cfg.DataDir, s.cfg.SecretKey); err != nil {
+		return err
+	}
+	if s.store, err = store.Open(s.cfg.DataDir, store.Options{}); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			s.closeListeners()
+			s.store.Close()
+		}
+	}()
+	if err = writePIDFile(s.cfg.DataDir); err != nil {
+		return err
+	}
+	if s.ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	if s.cfg.PublicURL == "" {
+		s.cfg.PublicURL = "http://" + publicHost(s.ln.Addr().String())
+	}
+	if err = s.bootstrap(); err != nil {
+		return err
+	}
+	s.admin, err = listenAdmin(s.cfg.DataDir, &adminService{store: s.store, now: s.now, log: s.log})
+	return err
+}
+
+func (s *Server) serve() {
+	s.pacer = newPacer()
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.goBackground(func() { s.http.Serve(s.ln) })
+	s.goBackground(s.admin.serve)
+	s.goBackground(s.sweepLoop)
+	if s.cfg.PruneEvery > 0 {
+		s.goBackground(s.pruneLoop)
+	}
+	s.log.Info("gatehouse serving", slog.String("listen", s.ln.Addr().String()),
+		slog.String("public_url", s.cfg.PublicURL), slog.String("data_dir", s.cfg.DataDir))
+}
+
+func (s *Server) goBackground(f func()) {
+	s.bg.Add(1)
+	go func() { defer s.bg.Done(); f() }()
+}
+
+// URL is the public base URL (derived from the listener when not set).
+func (s *Server) URL() string { return s.cfg.PublicURL }
+
+// Addr is the bound listen address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Store is the open store, for tests in this package's callers.
+func (s *Server) Store() *store.Store { return s.store }
+
+// Close drains in-flight requests, stops background work, closes the admin
+// socket and then the store.
+func (s *Server) Close() error {
+	var err error
+	s.closing.Do(func() {
+		close(s.stop)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = s.http.Shutdown(ctx)
+		s.admin.shutdown(ctx)
+		s.bg.Wait()
+		os.Remove(filepath.Join(s.cfg.DataDir, store.PIDFileName))
+		err = errors.Join(err, s.store.Close())
+	})
+	return err
+}
+
+func (s *Server) closeListeners() {
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	if s.admin != nil {
+		s.admin.ln.Close()
+	}
+}
+
+// Run starts the server and serves until ctx is cancelled.
+func Run(ctx context.Context, cfg Config) error {
+	s, err := Start(cfg)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	s.log.Info("shutting down")
+	return s.Close()
+}
+
+func publicHost(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func writePIDFile(dir string) error {
+	path := filepath.Join(dir, store.PIDFileName)
+	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
+}
+
+// sweepLoop forgets pacing state of expired codes.
+func (s *Server) sweepLoop() {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.pacer.sweep(s.now())
+		}
+	}
+}
+
+// pruneLoop runs the retention prune on its schedule.
+func (s *Server) pruneLoop() {
+	t := time.NewTicker(s.cfg.PruneEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			c, err := s.store.Prune(s.prunePolicy(false))
+			if err != nil {
+				s.log.Error("scheduled prune failed", slog.Any("err", err))
+				continue
+			}
+			s.log.Info("scheduled prune", slog.Any("deleted", c))
+		}
+	}
+}
+
+func (s *Server) prunePolicy(dry bool) store.PrunePolicy {
+	return store.PrunePolicy{Now: s.now(), Retention: s.cfg.Retention, AuditRetention: s.cfg.AuditRetention,
+		DeviceCodeGrace: time.Hour, DryRun: dry}
+}

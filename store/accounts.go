@@ -1,0 +1,182 @@
+package store
+
+import (
+	"bytes"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// NewAccount describes an account to create, with the workspaces (by name)
+// it joins; missing workspaces are created.
+type NewAccount struct {
+	Account      Account
+	Workspaces   []string
+	WorkspaceIDs func() string // id generator for new workspaces
+}
+
+// CreateAccount creates the account and its memberships in one transaction.
+// ErrExists when the email is taken (compared case-insensitively).
+func (s *Store) CreateAccount(n NewAccount) (Account, error) {
+	a := n.Account
+	a.Email = strings.TrimSpace(a.Email)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		emails := tx.Bucket(bucketAccountEmails)
+		key := []byte(strings.ToLower(a.Email))
+		if emails.Get(key) != nil {
+			return ErrExists
+		}
+		if err := putJSON(tx.Bucket(bucketAccounts), []byte(a.ID), a); err != nil {
+			return err
+		}
+		if err := emails.Put(key, []byte(a.ID)); err != nil {
+			return err
+		}
+		for _, name := range n.Workspaces {
+			if err := join(tx, a.ID, name, n.WorkspaceIDs, a.CreatedAt); err != nil {
+				return err
+			}
+		}
+		return appendEvent(tx, Event{At: a.CreatedAt, Type: "account.created", Subject: a.Email, Detail: a.Role})
+	})
+	return a, err
+}
+
+// join adds an account to the workspace named name, creating it if needed.
+func join(tx *bolt.Tx, accountID, name string, newID func() string, now time.Time) error {
+	ws := tx.Bucket(bucketWorkspaces)
+	var found *Workspace
+	err := ws.ForEach(func(_, v []byte) error {
+		var w Workspace
+		if err := decodeInto(v, &w); err != nil {
+			return err
+		}
+		if found == nil && strings.EqualFold(w.Name, name) {
+			found = &w
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if found == nil {
+		found = &Workspace{ID: newID(), Name: name, CreatedAt: now}
+		if err := putJSON(ws, []byte(found.ID), found); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bucketMemberships).Put(membershipKey(accountID, found.ID), []byte("member"))
+}
+
+func membershipKey(accountID, workspaceID string) []byte {
+	return []byte(accountID + "\x00" + workspaceID)
+}
+
+// AccountByEmail finds an account by email, case-insensitively.
+func (s *Store) AccountByEmail(email string) (Account, error) {
+	var a Account
+	err := s.db.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketAccountEmails).Get([]byte(strings.ToLower(strings.TrimSpace(email))))
+		if id == nil {
+			return ErrNotFound
+		}
+		return getJSON(tx.Bucket(bucketAccounts), id, &a)
+	})
+	return a, err
+}
+
+// AccountByID returns an account with its memberships.
+func (s *Store) AccountByID(id string) (Account, []Membership, error) {
+	var a Account
+	var ms []Membership
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bucketAccounts), []byte(id), &a); err != nil {
+			return err
+		}
+		var err error
+		ms, err = membershipsOf(tx, id)
+		return err
+	})
+	return a, ms, err
+}
+
+func membershipsOf(tx *bolt.Tx, accountID string) ([]Membership, error) {
+	out := []Membership{}
+	prefix := []byte(accountID + "\x00")
+	c := tx.Bucket(bucketMemberships).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var m Membership
+		if err := getJSON(tx.Bucket(bucketWorkspaces), k[len(prefix):], &m.Workspace); err != nil {
+			return nil, err
+		}
+		m.Role = string(v)
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// ListAccounts returns every account.
+func (s *Store) ListAccounts() ([]Account, error) {
+	out := []Account{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketAccounts).ForEach(func(_, v []byte) error {
+			var a Account
+			if err := decodeInto(v, &a); err != nil {
+				return err
+			}
+			out = append(out, a)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// CountAccounts reports how many accounts exist.
+func (s *Store) CountAccounts() (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketAccounts).Stats().KeyN
+		return nil
+	})
+	return n, err
+}
+
+// AccountUpdate changes one account by email in one transaction.
+type AccountUpdate struct {
+	Email        string
+	Disable      *bool
+	PasswordHash string
+	Now          time.Time
+	Actor        string
+}
+
+// UpdateAccount applies u. Disabling an account also revokes its sessions'
+// power: sessions are checked against Disabled on every use.
+func (s *Store) UpdateAccount(u AccountUpdate) (Account, error) {
+	var a Account
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketAccountEmails).Get([]byte(strings.ToLower(strings.TrimSpace(u.Email))))
+		if id == nil {
+			return ErrNotFound
+		}
+		if err := getJSON(tx.Bucket(bucketAccounts), id, &a); err != nil {
+			return err
+		}
+		detail := "password changed"
+		if u.Disable != nil {
+			a.Disabled, detail = *u.Disable, "disabled"
+			if !a.Disabled {
+				detail = "enabled"
+			}
+		}
+		if u.PasswordHash != "" {
+			a.PasswordHash = u.PasswordHash
+		}
+		if err := putJSON(tx.Bucket(bucketAccounts), []byte(a.ID), a); err != nil {
+			return err
+		}
+		return appendEvent(tx, Event{At: u.Now, Type: "account.updated", Actor: u.Actor, Subject: a.Email, Detail: detail})
+	})
+	return a, err
+}

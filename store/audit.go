@@ -1,0 +1,57 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// appendEvent records an audit event inside the caller's transaction, so the
+// event commits or rolls back with the change it describes.
+func appendEvent(tx *bolt.Tx, ev Event) error {
+	b := tx.Bucket(bucketAudit)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	ev.Seq = seq
+	return putJSON(b, u64(seq), ev)
+}
+
+// RecordEvent stores a standalone audit event (a failed sign-in, say).
+func (s *Store) RecordEvent(ev Event) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return appendEvent(tx, ev) })
+}
+
+// Events returns up to limit most recent events at or after since, newest
+// first.
+func (s *Store) Events(since time.Time, limit int) ([]Event, error) {
+	out := []Event{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAudit).Cursor()
+		for k, v := c.Last(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
+			var ev Event
+			if err := decodeInto(v, &ev); err != nil {
+				return err
+			}
+			if ev.At.Before(since) {
+				break
+			}
+			out = append(out, ev)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func decodeInto(v []byte, dst any) error {
+	if err := json.Unmarshal(v, dst); err != nil {
+		return fmt.Errorf("corrupt row: %w", err)
+	}
+	return nil
+}
+
+func equalFoldASCII(a, b string) bool { return strings.EqualFold(a, b) }

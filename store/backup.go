@@ -1,0 +1,127 @@
+package store
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Backup writes a hot, consistent copy of the file to dest: a read
+// transaction's snapshot goes to a temporary file beside dest, which is
+// fsynced, checked and only then renamed over dest. Serving goes on.
+func (s *Store) Backup(dest string) (int64, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(dest), ".gatehouse-backup-*")
+	if err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	var n int64
+	err = s.db.View(func(tx *bolt.Tx) error {
+		var werr error
+		n, werr = tx.WriteTo(tmp)
+		return werr
+	})
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = CheckFile(tmp.Name())
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o600)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dest)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("backup to %s: %w", dest, err)
+	}
+	return n, syncDir(filepath.Dir(dest))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Check runs bbolt's consistency check over the open file.
+func (s *Store) Check() error {
+	return s.db.View(func(tx *bolt.Tx) error { return firstErr(tx.Check()) })
+}
+
+// CheckFile opens a bbolt file read-only and checks it and its schema.
+func CheckFile(path string) error {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer db.Close()
+	return db.View(func(tx *bolt.Tx) error {
+		if err := checkFileSize(tx); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if v := readVersion(tx); v == 0 || v > SchemaVersion() {
+			return fmt.Errorf("%s: schema version %d is not one this build reads (1..%d)", path, v, SchemaVersion())
+		}
+		return firstErr(tx.Check())
+	})
+}
+
+// checkFileSize refuses a file shorter than its own metadata says it is (a
+// truncated copy): bbolt would fault reading pages past the end of the file
+// instead of returning an error.
+func checkFileSize(tx *bolt.Tx) error {
+	fi, err := os.Stat(tx.DB().Path())
+	if err != nil {
+		return err
+	}
+	if fi.Size() < tx.Size() {
+		return fmt.Errorf("%w: file is %d bytes but its metadata needs %d; it is truncated", ErrInvalid, fi.Size(), tx.Size())
+	}
+	return nil
+}
+
+func firstErr(errs <-chan error) error {
+	var first error
+	for err := range errs {
+		if first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Stats are counts for operators.
+type Stats struct {
+	FileBytes   int64 `json:"file_bytes"`
+	Tokens      int   `json:"tokens"`
+	DeviceCodes int   `json:"device_codes"`
+	Accounts    int   `json:"accounts"`
+	Sessions    int   `json:"sessions"`
+	Events      int   `json:"audit_events"`
+}
+
+// Stats reads bucket key counts and the file size.
+func (s *Store) Stats() (Stats, error) {
+	var st Stats
+	err := s.db.View(func(tx *bolt.Tx) error {
+		st.FileBytes = tx.Size()
+		st.Tokens = tx.Bucket(bucketTokens).Stats().KeyN
+		st.DeviceCodes = tx.Bucket(bucketDeviceCodes).Stats().KeyN
+		st.Accounts = tx.Bucket(bucketAccounts).Stats().KeyN
+		st.Sessions = tx.Bucket(bucketSessions).Stats().KeyN
+		st.Events = tx.Bucket(bucketAudit).Stats().KeyN
+		return nil
+	})
+	return st, err
+}

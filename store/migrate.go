@@ -1,0 +1,69 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// migration moves the file from version-1 to version (its index + 1).
+type migration func(tx *bolt.Tx) error
+
+// migrations is ordered: migrations[i] upgrades schema version i to i+1.
+// Append only; never edit a released migration.
+var migrations = []migration{
+	createBucketsV1,
+}
+
+// SchemaVersion is the layout this build writes.
+func SchemaVersion() uint64 { return uint64(len(migrations)) }
+
+func createBucketsV1(tx *bolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readVersion(tx *bolt.Tx) uint64 {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0
+	}
+	v := meta.Get([]byte("schema_version"))
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func (s *Store) migrate() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		cur := readVersion(tx)
+		if cur > SchemaVersion() {
+			return fmt.Errorf("%w: file schema %d, this build knows %d; upgrade gatehouse", ErrSchemaTooNew, cur, SchemaVersion())
+		}
+		for v := cur; v < SchemaVersion(); v++ {
+			if err := migrations[v](tx); err != nil {
+				return fmt.Errorf("migration %d->%d: %w", v, v+1, err)
+			}
+		}
+		if cur == SchemaVersion() {
+			return nil
+		}
+		return tx.Bucket(bucketMeta).Put([]byte("schema_version"), u64(SchemaVersion()))
+	})
+}
+
+func (s *Store) checkVersion() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		cur := readVersion(tx)
+		if cur > SchemaVersion() {
+			return fmt.Errorf("%w: file schema %d, this build knows %d", ErrSchemaTooNew, cur, SchemaVersion())
+		}
+		return nil
+	})
+}
