@@ -7,6 +7,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -16,7 +17,8 @@ import (
 )
 
 func main() {
-	if err := app().Run(os.Args); err != nil {
+	a := app()
+	if err := a.Run(hoistFlags(a, os.Args)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(commands.ExitFailure)
 	}
@@ -147,4 +149,71 @@ func exitErrHandler(c *cli.Context, err error) {
 	}
 	fmt.Fprintln(c.App.ErrWriter, "gatehouse:", err)
 	os.Exit(commands.ExitUsage)
+}
+
+// hoistFlags lets flags follow positional arguments (`client add ID --name
+// N`): urfave/cli v2 stops parsing flags at the first positional, so the
+// flags of the chosen command are moved in front of its positionals.
+func hoistFlags(a *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	out, cmds, i := []string{args[0]}, a.Commands, 1
+	var cmd *cli.Command
+	for ; i < len(args); i++ {
+		next := findCommand(cmds, args[i])
+		if next == nil {
+			break
+		}
+		cmd, cmds = next, next.Subcommands
+		out = append(out, args[i])
+	}
+	if cmd == nil {
+		return args
+	}
+	var flags, positional []string
+	for ; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case arg == "--":
+			positional = append(positional, args[i:]...)
+			i = len(args)
+		case strings.HasPrefix(arg, "-") && len(arg) > 1:
+			flags = append(flags, arg)
+			if takesValue(cmd, arg) && i+1 < len(args) {
+				i++
+				flags = append(flags, args[i])
+			}
+		default:
+			positional = append(positional, arg)
+		}
+	}
+	return append(append(out, flags...), positional...)
+}
+
+func findCommand(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		if c.HasName(name) {
+			return c
+		}
+	}
+	return nil
+}
+
+// takesValue reports whether a flag token needs the next argument as its
+// value (not a boolean, not written --name=value).
+func takesValue(cmd *cli.Command, arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	if strings.Contains(name, "=") {
+		return false
+	}
+	for _, f := range cmd.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				_, isBool := f.(*cli.BoolFlag)
+				return !isBool && name != "help"
+			}
+		}
+	}
+	return false
 }

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"gatehouse/server"
+	"gatehouse/tokens"
+)
+
+// binary is the real gatehouse command, built once for the CLI tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gatehouse-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "gatehouse")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build gatehouse: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var cheap = tokens.Argon2Params{Memory: 1024, Time: 1, Threads: 1}
+
+const (
+	email    = "grace@example.com"
+	password = "a long enough password"
+)
+
+// startServer runs a real server on 127.0.0.1:0 with a temp data dir and the
+// real clock, plus one account.
+func startServer(t *testing.T) (*server.Server, string) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := server.Start(server.Config{Listen: "127.0.0.1:0", DataDir: dir, DeviceCodeTTL: 10 * time.Minute,
+		PollInterval: time.Second, TokenTTLDays: 14, ExternalTTLDays: 14, PasswordCost: cheap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := server.CreateAccount(s.Store(), email, "Grace", "member", password, []string{"default"}, cheap, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return s, dir
+}
+
+// gatehouse runs the CLI binary and returns its combined output and exit code.
+func gatehouse(t *testing.T, stdin string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return string(out), code
+}
+
+// approveAs signs in through the console API and approves userCode.
+func approveAs(t *testing.T, base, userCode string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	resp, err := c.Post(base+"/console/api/login", "application/json", bytes.NewReader(body))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("login: %v %v", err, resp)
+	}
+	var sess struct {
+		CSRF string `json:"csrf_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&sess)
+	resp.Body.Close()
+	req, _ := http.NewRequest("POST", base+"/console/api/oauth/device/approve", strings.NewReader(`{"user_code":"`+userCode+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", sess.CSRF)
+	resp, err = c.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("approve: %v %v", err, resp)
+	}
+	resp.Body.Close()
+}
+
+func bearerStatus(t *testing.T, base, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestOAuth2ClientCompletesFlowAndCLIRevokes is the core journey: a stock
+// golang.org/x/oauth2 client (default auth style, so two requests per tick)
+// completes the flow, /v1/me knows the token, and `gatehouse revoke` through
+// the running server's admin socket kills it at once.
+func TestOAuth2ClientCompletesFlowAndCLIRevokes(t *testing.T) {
+	s, dir := startServer(t)
+	base := s.URL()
+	cfg := &oauth2.Config{ClientID: server.DefaultClientID, Endpoint: oauth2.Endpoint{
+		DeviceAuthURL: base + "/v1/oauth/device/code", TokenURL: base + "/v1/oauth/device/token"}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	da, err := cfg.DeviceAuth(ctx)
+	if err != nil {
+		t.Fatalf("DeviceAuth: %v", err)
+	}
+	go func() {
+		time.Sleep(1500 * time.Millisecond) // let the client see authorization_pending first
+		approveAs(t, base, da.UserCode)
+	}()
+	tok, err := cfg.DeviceAccessToken(ctx, da)
+	if err != nil {
+		t.Fatalf("DeviceAccessToken: %v", err)
+	}
+	if !strings.HasPrefix(tok.AccessToken, "dfoa_") || tok.TokenType != "Bearer" {
+		t.Fatalf("token %s… type %q", tokens.DisplayPrefix(tok.AccessToken), tok.TokenType)
+	}
+	if st := bearerStatus(t, base, tok.AccessToken); st != 200 {
+		t.Fatalf("/v1/me with fresh token: %d", st)
+	}
+	tokenID, _ := tok.Extra("token_id").(string)
+	out, code := gatehouse(t, "", "revoke", "--data-dir", dir, "--token-id", tokenID)
+	if code != 0 || !strings.Contains(out, "revoked "+tokenID) {
+		t.Fatalf("gatehouse revoke: exit %d: %s", code, out)
+	}
+	if st := bearerStatus(t, base, tok.AccessToken); st != 401 {
+		t.Fatalf("/v1/me after revoke: %d, want 401", st)
+	}
+	out, code = gatehouse(t, "", "revoke", "--data-dir", dir, "--token-id", tokenID)
+	if code != 0 || !strings.Contains(out, "1 already revoked") {
+		t.Fatalf("revoking twice must not be an error: exit %d: %s", code, out)
+	}
+	if out, code = gatehouse(t, "", "revoke", "--data-dir", dir, "--token-id", "tok_nope"); code != 3 {
+		t.Fatalf("unknown id: exit %d (want 3): %s", code, out)
+	}
+}
+
+// TestCLILoginWhoamiLogout drives the reference client binary against the
+// server while a person approves.
+func TestCLILoginWhoamiLogout(t *testing.T) {
+	s, _ := startServer(t)
+	base := s.URL()
+	cfgDir := t.TempDir()
+	cmd := exec.Command(binary, "login", "--server", base, "--config-dir", cfgDir, "--device-label", "ci")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	code := waitForCode(t, &out)
+	approveAs(t, base, code)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("login: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "Logged in to "+base+" as "+email) {
+		t.Fatalf("login output: %s", out.String())
+	}
+	fi, err := os.Stat(filepath.Join(cfgDir, "credentials.json"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file: %v %v", fi, err)
+	}
+	if o, c := gatehouse(t, "", "whoami", "--server", base, "--config-dir", cfgDir); c != 0 || !strings.Contains(o, email) {
+		t.Fatalf("whoami: %d %s", c, o)
+	}
+	if o, c := gatehouse(t, "", "logout", "--server", base, "--config-dir", cfgDir); c != 0 {
+		t.Fatalf("logout: %d %s", c, o)
+	}
+	if o, c := gatehouse(t, "", "whoami", "--server", base, "--config-dir", cfgDir); c == 0 {
+		t.Fatalf("whoami after logout must fail: %s", o)
+	}
+}
+
+// waitForCode reads the user code the login command prints.
+func waitForCode(t *testing.T, out *bytes.Buffer) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if i := strings.Index(line, "one-time code: "); i >= 0 {
+				return strings.TrimSpace(line[i+len("one-time code: "):])
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("login printed no code: %s", out.String())
+	return ""
+}
+
+// TestCLIAdminCommandsWithoutServer works on the file directly, and a second
+// serve on the same data dir fails fast naming the first.
+func TestCLIAdminCommandsWithoutServer(t *testing.T) {
+	dir := t.TempDir()
+	if o, c := gatehouse(t, "pw-from-stdin-123\n", "user", "add", "--data-dir", dir, "--email", "linus@example.com", "--name", "Linus", "--password-stdin"); c != 0 {
+		t.Fatalf("user add: %d %s", c, o)
+	}
+	if o, c := gatehouse(t, "", "user", "add", "--data-dir", dir, "--email", "LINUS@example.com", "--name", "Again"); c != 4 {
+		t.Fatalf("duplicate user: exit %d (want 4): %s", c, o)
+	}
+	if o, c := gatehouse(t, "", "client", "add", "--data-dir", dir, "mytool", "--name", "My Tool"); c != 0 {
+		t.Fatalf("client add: %d %s", c, o)
+	}
+	if o, c := gatehouse(t, "", "client", "list", "--data-dir", dir); c != 0 || !strings.Contains(o, "My Tool") {
+		t.Fatalf("client list: %d %s", c, o)
+	}
+	if o, c := gatehouse(t, "", "prune", "--data-dir", dir, "--dry-run"); c != 0 || !strings.Contains(o, "would delete") {
+		t.Fatalf("prune: %d %s", c, o)
+	}
+}
+
+func TestSecondServeFailsFastNamingTheFirst(t *testing.T) {
+	_, dir := startServer(t)
+	start := time.Now()
+	o, c := gatehouse(t, "", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0")
+	if c == 0 || time.Since(start) > 10*time.Second {
+		t.Fatalf("second serve: exit %d after %v: %s", c, time.Since(start), o)
+	}
+	if !strings.Contains(o, fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("second serve must name the running server's pid %d: %s", os.Getpid(), o)
+	}
+}
