@@ -76,6 +76,9 @@ func serveFlags() []cli.Flag {
 		dur("audit-retention", server.DefaultAuditRetention, "keep audit events this long", "GATEHOUSE_AUDIT_RETENTION"),
 		dur("prune-every", server.DefaultPruneEvery, "run prune this often (0 disables)", "GATEHOUSE_PRUNE_EVERY"),
 		&cli.StringFlag{Name: "admin-email", Value: "admin@localhost", Usage: "email of the first admin account", EnvVars: []string{"GATEHOUSE_ADMIN_EMAIL"}},
+		&cli.StringFlag{Name: "trusted-proxies", Usage: "comma-separated CIDRs allowed to set X-Forwarded-For/Forwarded/X-Forwarded-Proto", EnvVars: []string{"GATEHOUSE_TRUSTED_PROXIES"}},
+		&cli.IntFlag{Name: "max-pending-codes", Value: server.DefaultMaxPendingCodes, Usage: "codes expected pending at once; sizes the global failed-guess budget", EnvVars: []string{"GATEHOUSE_MAX_PENDING_CODES"}},
+		&cli.StringSliceFlag{Name: "limit", Usage: "override a rate limit: NAME=N/PERIOD:BURST or NAME=off (repeatable)", EnvVars: []string{"GATEHOUSE_LIMITS"}},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", EnvVars: []string{"GATEHOUSE_LOG_FORMAT"}},
 	)
 }

@@ -32,6 +32,9 @@ func (s *Server) withBearer(h bearerHandler) handler {
 		if err != nil {
 			return err
 		}
+		if err := s.allow(s.cfg.Limits.Bearer, bc.token.ID); err != nil {
+			return err
+		}
 		return h(w, r, bc)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -30,6 +31,14 @@ type Config struct {
 	// tokens.DefaultArgon2. Tests lower it.
 	PasswordCost tokens.Argon2Params
 
+	// MaxPendingCodes is how many codes are expected pending at once; it
+	// sizes the global failed-guess budget (see GuessBudget).
+	MaxPendingCodes int
+	// TrustedProxies may set X-Forwarded-For / Forwarded / X-Forwarded-Proto.
+	TrustedProxies []netip.Prefix
+	// Limits are the request budgets; zero means DefaultLimits.
+	Limits Limits
+
 	Logger *slog.Logger
 	Out    io.Writer // where the one-time admin password is printed
 	Now    func() time.Time
@@ -37,15 +46,16 @@ type Config struct {
 
 // Defaults from DESIGN.md §6.
 const (
-	DefaultListen         = "127.0.0.1:8080"
-	DefaultDataDir        = "./gatehouse-data"
-	DefaultDeviceCodeTTL  = 900 * time.Second
-	DefaultPollInterval   = 5 * time.Second
-	DefaultTokenTTLDays   = 14
-	DefaultRetention      = 30 * 24 * time.Hour
-	DefaultAuditRetention = 90 * 24 * time.Hour
-	DefaultPruneEvery     = 24 * time.Hour
-	DefaultClientID       = "gatehouse-cli"
+	DefaultListen          = "127.0.0.1:8080"
+	DefaultDataDir         = "./gatehouse-data"
+	DefaultDeviceCodeTTL   = 900 * time.Second
+	DefaultPollInterval    = 5 * time.Second
+	DefaultTokenTTLDays    = 14
+	DefaultRetention       = 30 * 24 * time.Hour
+	DefaultAuditRetention  = 90 * 24 * time.Hour
+	DefaultPruneEvery      = 24 * time.Hour
+	DefaultClientID        = "gatehouse-cli"
+	DefaultMaxPendingCodes = 1000
 )
 
 // ErrConfig wraps every configuration problem that stops start-up.
@@ -74,7 +84,14 @@ func (c *Config) Validate() error {
 	if c.AdminEmail == "" {
 		c.AdminEmail = "admin@localhost"
 	}
+	if c.MaxPendingCodes <= 0 {
+		c.MaxPendingCodes = DefaultMaxPendingCodes
+	}
+	if c.Limits.DeviceCode.Name == "" {
+		c.Limits = DefaultLimits(c.DeviceCodeTTL, c.MaxPendingCodes)
+	}
 	checks := []error{
+		c.Limits.Validate(),
 		durationIn("device-code-ttl", c.DeviceCodeTTL, 30*time.Second, 24*time.Hour),
 		durationIn("poll-interval", c.PollInterval, time.Second, 5*time.Minute),
 		daysIn("token-ttl-days", c.TokenTTLDays),

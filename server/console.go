@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +48,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ httproute
 	if err := s.checkOrigin(r); err != nil {
 		return err
 	}
+	if err := s.checkFailures(s.cfg.Limits.SignInIP, s.ipKey(r)); err != nil {
+		return err
+	}
 	p, err := readParams(r)
 	if err != nil {
 		return err
@@ -55,10 +59,16 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ httproute
 	if email == "" || password == "" || len(email) > 254 || len(password) > 1024 {
 		return oauthErr("invalid_request", "email and password are required")
 	}
+	emailKey := strings.ToLower(strings.TrimSpace(email))
+	if err := s.checkFailures(s.cfg.Limits.SignInEmail, emailKey); err != nil {
+		return err
+	}
 	a, err := s.authenticate(email, password)
 	if err != nil {
-		s.store.RecordEvent(store.Event{At: s.now(), Type: "signin.failed", Subject: email, IP: clientIP(r)})
-		s.log.Warn("sign-in failed", slog.String("email", email), slog.String("ip", clientIP(r)))
+		s.charge(s.cfg.Limits.SignInIP, s.ipKey(r))
+		s.charge(s.cfg.Limits.SignInEmail, emailKey)
+		s.store.RecordEvent(store.Event{At: s.now(), Type: "signin.failed", Subject: email, IP: s.clientIP(r)})
+		s.log.Warn("sign-in failed", slog.String("email", email), slog.String("ip", s.clientIP(r)))
 		return err
 	}
 	cookie, err := tokens.RandomString(32)
@@ -70,7 +80,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ httproute
 	if err := s.store.CreateSession(h, store.Session{AccountID: a.ID, CreatedAt: now, ExpiresAt: now.Add(sessionTTL)}); err != nil {
 		return err
 	}
-	http.SetCookie(w, s.sessionCookie(cookie, int(sessionTTL/time.Second)))
+	http.SetCookie(w, s.sessionCookie(r, cookie, int(sessionTTL/time.Second)))
 	acct, ms, err := s.store.AccountByID(a.ID)
 	if err != nil {
 		return err
@@ -95,9 +105,9 @@ func (s *Server) authenticate(email, password string) (store.Account, error) {
 	return a, nil
 }
 
-func (s *Server) sessionCookie(value string, maxAge int) *http.Cookie {
+func (s *Server) sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{Name: SessionCookie, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.cfg.secure()}
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.https(r)}
 }
 
 func sessionBody(a store.Account, ms []store.Membership, csrf string) map[string]any {
@@ -185,7 +195,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, sc session
 	if err := s.store.DeleteSession(sc.cookieHash); err != nil {
 		return err
 	}
-	http.SetCookie(w, s.sessionCookie("", -1))
+	http.SetCookie(w, s.sessionCookie(r, "", -1))
 	writeJSON(w, http.StatusOK, map[string]string{"status": "signed_out"})
 	return nil
 }
@@ -200,12 +210,22 @@ func (s *Server) handleDeny(w http.ResponseWriter, r *http.Request, sc sessionCt
 
 // resolve approves or denies the code in the body for the signed-in account.
 func (s *Server) resolve(w http.ResponseWriter, r *http.Request, sc sessionCtx, approve bool) error {
+	if err := s.allow(s.cfg.Limits.ApproveAccount, sc.account.ID); err != nil {
+		return err
+	}
+	if err := s.allow(s.cfg.Limits.ApproveSession, sc.cookieHash.Short()); err != nil {
+		return err
+	}
+	if err := s.checkGuess(r); err != nil {
+		return err
+	}
 	p, err := readParams(r)
 	if err != nil {
 		return err
 	}
 	code, err := tokens.NormalizeUserCode(p["user_code"])
 	if err != nil {
+		s.chargeGuess(r)
 		return oauthErr("invalid_request", "user_code is missing or not a Gatehouse code")
 	}
 	ws, err := pickWorkspace(sc.ms, p["workspace_id"])
@@ -214,9 +234,10 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, sc sessionCtx, 
 	}
 	subj := store.Subject{Type: tokens.Account.SubjectType, Email: sc.account.Email, Issuer: store.LocalIssuer,
 		AccountID: sc.account.ID, WorkspaceID: ws}
-	dc, err := s.store.ResolveDeviceCode(store.Resolution{UserCode: code, Approve: approve, Subject: subj, IP: clientIP(r), Now: s.now()})
+	dc, err := s.store.ResolveDeviceCode(store.Resolution{UserCode: code, Approve: approve, Subject: subj, IP: s.clientIP(r), Now: s.now()})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		s.chargeGuess(r)
 		return errCodeGone
 	case errors.Is(err, store.ErrAlreadyResolved):
 		return errResolved

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,6 +30,9 @@ var (
 
 // handleDeviceCode starts a flow (RFC 8628 §3.1-3.2).
 func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	if err := s.allow(s.cfg.Limits.DeviceCode, s.ipKey(r)); err != nil {
+		return err
+	}
 	p, err := readParams(r)
 	if err != nil {
 		return err
@@ -46,7 +48,7 @@ func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request, _ http
 	if err := checkScope(p["scope"]); err != nil {
 		return err
 	}
-	deviceCode, dc, err := s.createCode(client.ID, label, p["scope"], clientIP(r))
+	deviceCode, dc, err := s.createCode(client.ID, label, p["scope"], s.clientIP(r))
 	if err != nil {
 		return err
 	}
@@ -225,7 +227,7 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request, h tokens.Hash, dc 
 		return err
 	}
 	iss, err := s.store.ConsumeDeviceCode(store.Mint{DeviceHash: h, ClientID: dc.ClientID, Kind: kind, NewID: id,
-		TokenHash: th, Prefix: tokens.DisplayPrefix(plain), TTL: ttl, IP: clientIP(r), Now: s.now()})
+		TokenHash: th, Prefix: tokens.DisplayPrefix(plain), TTL: ttl, IP: s.clientIP(r), Now: s.now()})
 	if err != nil {
 		return pollError(err)
 	}
@@ -267,12 +269,16 @@ func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 
 // handleLookup pre-validates a user code for the approval page.
 func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	if err := s.checkGuess(r); err != nil {
+		return err
+	}
 	raw, err := queryParam(r, "user_code")
 	if err != nil {
 		return err
 	}
 	code, err := tokens.NormalizeUserCode(raw)
 	if err != nil {
+		s.chargeGuess(r)
 		writeJSON(w, http.StatusBadRequest, map[string]any{"valid": false, "error": "invalid_request",
 			"error_description": "that is not a code Gatehouse issues"})
 		return nil
@@ -280,6 +286,7 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request, _ httprout
 	dc, err := s.store.DeviceCodeByUserCode(code)
 	now := s.now()
 	if errors.Is(err, store.ErrNotFound) || err == nil && (dc.Expired(now) || dc.Status != store.StatusPending) {
+		s.chargeGuess(r)
 		writeJSON(w, http.StatusNotFound, map[string]any{"valid": false, "error": "expired_or_unknown",
 			"error_description": "the code is invalid or has expired"})
 		return nil
@@ -298,14 +305,4 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request, _ httprout
 		"expires_in_remaining": int(dc.ExpiresAt.Sub(now) / time.Second),
 	})
 	return nil
-}
-
-// clientIP is the socket peer. (Trusted-proxy handling is a separate
-// concern; see the abuse-resistance work.)
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse/server/clientip"
+	"gatehouse/server/ratelimit"
 	"gatehouse/store"
 )
 
@@ -26,6 +28,9 @@ type Server struct {
 	now   func() time.Time
 	key   []byte
 	pacer *pacer
+
+	limiter *ratelimit.Limiter
+	ips     clientip.Resolver
 
 	http  *http.Server
 	ln    net.Listener
@@ -42,7 +47,8 @@ func Start(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, stop: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, stop: make(chan struct{}),
+		limiter: ratelimit.New(ratelimit.Config{Now: cfg.Now}), ips: clientip.Resolver{Trusted: cfg.TrustedProxies}}
 	if err := s.open(); err != nil {
 		return nil, err
 	}
@@ -97,6 +103,7 @@ func (s *Server) serve() {
 	s.goBackground(func() { s.http.Serve(s.ln) })
 	s.goBackground(s.admin.serve)
 	s.goBackground(s.sweepLoop)
+	s.goBackground(func() { s.limiter.Run(ctxUntil(s.stop), time.Minute) })
 	if s.cfg.PruneEvery > 0 {
 		s.goBackground(s.pruneLoop)
 	}
@@ -207,4 +214,11 @@ func (s *Server) pruneLoop() {
 func (s *Server) prunePolicy(dry bool) store.PrunePolicy {
 	return store.PrunePolicy{Now: s.now(), Retention: s.cfg.Retention, AuditRetention: s.cfg.AuditRetention,
 		DeviceCodeGrace: time.Hour, DryRun: dry}
+}
+
+// ctxUntil is a context cancelled when stop closes.
+func ctxUntil(stop <-chan struct{}) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-stop; cancel() }()
+	return ctx
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"gatehouse/server"
+	"gatehouse/server/clientip"
 )
 
 // Exit codes, documented in the README.
@@ -45,6 +46,9 @@ func Serve(c *cli.Context) error {
 	}
 	if cfg.ExternalTTLDays == 0 {
 		cfg.ExternalTTLDays = cfg.TokenTTLDays
+	}
+	if err := networkConfig(c, &cfg); err != nil {
+		return cli.Exit("gatehouse: "+err.Error(), ExitUsage)
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -113,4 +117,23 @@ func ctxOrBackground(c *cli.Context) context.Context {
 		return c.Context
 	}
 	return context.Background()
+}
+
+// networkConfig reads the proxy-trust and rate-limit flags into cfg.
+func networkConfig(c *cli.Context, cfg *server.Config) error {
+	var err error
+	if cfg.TrustedProxies, err = clientip.ParseTrusted(c.String("trusted-proxies")); err != nil {
+		return err
+	}
+	cfg.MaxPendingCodes = c.Int("max-pending-codes")
+	if cfg.MaxPendingCodes < 1 {
+		return fmt.Errorf("--max-pending-codes must be at least 1")
+	}
+	cfg.Limits = server.DefaultLimits(cfg.DeviceCodeTTL, cfg.MaxPendingCodes)
+	for _, spec := range c.StringSlice("limit") {
+		if err := cfg.Limits.Override(spec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
