@@ -21,7 +21,7 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Content-Security-Policy", apiCSP)
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if s.cfg.secure() {
+		if s.https(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)

@@ -1,6 +1,10 @@
 package server_test
 
 import (
+	"net/netip"
+	"testing"
+
+	"gatehouse/server/clientip"
 	"gatehouse/store"
 )
 
@@ -10,4 +14,13 @@ func clientRow(id string) store.Client {
 
 func storeFilterAll(ts *testServer) store.TokenFilter {
 	return store.TokenFilter{IncludeDead: true, Now: ts.clock.Now()}
+}
+
+func mustPrefixes(t *testing.T, csv string) []netip.Prefix {
+	t.Helper()
+	p, err := clientip.ParseTrusted(csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
