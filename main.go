@@ -52,6 +52,7 @@ func app() *cli.App {
 				dur("retention", server.DefaultRetention, "keep revoked and expired tokens this long", "GATEHOUSE_RETENTION"),
 				dur("audit-retention", server.DefaultAuditRetention, "keep audit events this long", "GATEHOUSE_AUDIT_RETENTION"))},
 			{Name: "backup", Usage: "write a hot, consistent copy of the data file", ArgsUsage: "FILE", Action: commands.Backup, Flags: withDataDir()},
+			{Name: "compact", Usage: "rewrite the data file to reclaim space (server must be stopped)", Action: commands.Compact, Flags: withDataDir()},
 			{Name: "check", Usage: "verify the data file (or --file)", Action: commands.Check, Flags: withDataDir(str("file", "", "check this bbolt file instead"))},
 			{Name: "audit", Usage: "print recent audit events", Action: commands.Audit, Flags: withDataDir(
 				dur("since", 0, "only events newer than this (e.g. 24h)", ""), &cli.IntFlag{Name: "limit", Value: 100, Usage: "at most this many"},

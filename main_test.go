@@ -244,3 +244,130 @@ func TestSecondServeFailsFastNamingTheFirst(t *testing.T) {
 		t.Fatalf("second serve must name the running server's pid %d: %s", os.Getpid(), o)
 	}
 }
+
+// mintDirect runs a whole flow through HTTP with the console API and returns
+// the token (no client-side waiting: the poll comes right after approval).
+func mintDirect(t *testing.T, base, label string) string {
+	t.Helper()
+	resp, err := http.PostForm(base+"/v1/oauth/device/code", map[string][]string{"client_id": {"gatehouse-cli"}, "device_label": {label}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var da struct{ DeviceCode, UserCode string }
+	var raw map[string]any
+	json.NewDecoder(resp.Body).Decode(&raw)
+	resp.Body.Close()
+	da.DeviceCode, da.UserCode = raw["device_code"].(string), raw["user_code"].(string)
+	approveAs(t, base, da.UserCode)
+	resp, err = http.PostForm(base+"/v1/oauth/device/token", map[string][]string{"client_id": {"gatehouse-cli"},
+		"device_code": {da.DeviceCode}, "grant_type": {server.DeviceGrantType}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok map[string]any
+	json.NewDecoder(resp.Body).Decode(&tok)
+	at, _ := tok["access_token"].(string)
+	if at == "" {
+		t.Fatalf("no token: %v", tok)
+	}
+	return at
+}
+
+// TestAdminCommandsThroughTheSocket: while serving, a backup taken during a
+// write load passes check and holds every token live when it began; the
+// listing, audit and prune commands answer through the socket.
+func TestAdminCommandsThroughTheSocket(t *testing.T) {
+	s, dir := startServer(t)
+	base := s.URL()
+	var before []string
+	for i := 0; i < 3; i++ {
+		before = append(before, mintDirect(t, base, fmt.Sprintf("pre-%d", i)))
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // write load: flows keep starting during the backup
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+				http.PostForm(base+"/v1/oauth/device/code", map[string][]string{"client_id": {"gatehouse-cli"}})
+			}
+		}
+	}()
+	backup := filepath.Join(t.TempDir(), "copy.db")
+	out, code := gatehouse(t, "", "backup", "--data-dir", dir, backup)
+	close(stop)
+	<-done
+	if code != 0 {
+		t.Fatalf("backup: %d %s", code, out)
+	}
+	if out, code := gatehouse(t, "", "check", "--file", backup); code != 0 {
+		t.Fatalf("check backup: %d %s", code, out)
+	}
+	// The copy opens as a data dir and knows every token live at the start.
+	restored := t.TempDir()
+	copyFile(t, backup, filepath.Join(restored, "gatehouse.db"))
+	copyFile(t, filepath.Join(dir, server.KeyFileName), filepath.Join(restored, server.KeyFileName))
+	s2, err := server.Start(server.Config{Listen: "127.0.0.1:0", DataDir: restored, DeviceCodeTTL: 10 * time.Minute,
+		PollInterval: time.Second, TokenTTLDays: 14, ExternalTTLDays: 14, PasswordCost: cheap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	for _, tok := range before {
+		if st := bearerStatus(t, s2.URL(), tok); st != 200 {
+			t.Fatalf("restored backup refuses a token live before the backup: %d", st)
+		}
+	}
+	for _, args := range [][]string{
+		{"tokens", "list", "--data-dir", dir, "--json"},
+		{"user", "list", "--data-dir", dir},
+		{"audit", "--data-dir", dir, "--since", "1h"},
+		{"prune", "--data-dir", dir},
+		{"check", "--data-dir", dir},
+	} {
+		if out, code := gatehouse(t, "", args...); code != 0 {
+			t.Fatalf("%v: %d %s", args, code, out)
+		}
+	}
+	out, _ = gatehouse(t, "", "tokens", "list", "--data-dir", dir, "--json")
+	if strings.Count(out, `"id": "tok_`) != 3 || strings.Contains(out, "hash") {
+		t.Fatalf("tokens list: %s", out)
+	}
+	out, _ = gatehouse(t, "", "revoke", "--data-dir", dir, "--email", email)
+	if !strings.Contains(out, "3 revoked") {
+		t.Fatalf("revoke by email: %s", out)
+	}
+	if st := bearerStatus(t, base, before[0]); st != 401 {
+		t.Fatalf("revoked token still works: %d", st)
+	}
+	if out, code := gatehouse(t, "", "compact", "--data-dir", dir); code == 0 {
+		t.Fatalf("compact must refuse while the server runs: %s", out)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHoistFlags(t *testing.T) {
+	a := app()
+	got := strings.Join(hoistFlags(a, []string{"gatehouse", "client", "add", "mytool", "--name", "My Tool", "--data-dir", "d"}), " ")
+	if got != "gatehouse client add --name My Tool --data-dir d mytool" {
+		t.Fatalf("hoistFlags: %q", got)
+	}
+	got = strings.Join(hoistFlags(a, []string{"gatehouse", "revoke", "--all", "--json"}), " ")
+	if got != "gatehouse revoke --all --json" {
+		t.Fatalf("boolean flags: %q", got)
+	}
+}

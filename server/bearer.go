@@ -35,6 +35,7 @@ func (s *Server) withBearer(h bearerHandler) handler {
 		if err := s.allow(s.cfg.Limits.Bearer, bc.token.ID); err != nil {
 			return err
 		}
+		s.usage.touch(bc.token.ID, s.now())
 		return h(w, r, bc)
 	}
 }
@@ -91,16 +92,5 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, bc bearerCtx) 
 		"scopes": bc.kind.Scopes, "token_id": bc.token.ID, "client_id": bc.token.ClientID,
 		"device_label": bc.token.DeviceLabel, "expires_at": bc.token.ExpiresAt.UTC(),
 	})
-	return nil
-}
-
-// handleRevokeSelf revokes the presented token (a CLI's logout).
-func (s *Server) handleRevokeSelf(w http.ResponseWriter, r *http.Request, bc bearerCtx) error {
-	res, err := s.store.Revoke(store.RevokeFilter{TokenID: bc.token.ID, Reason: "logout", Actor: bc.token.SubjectEmail, Now: s.now()})
-	if err != nil {
-		return err
-	}
-	s.log.Info("token revoked by its holder", slog.String("token_id", bc.token.ID))
-	writeJSON(w, http.StatusOK, map[string]any{"revoked": len(res.Revoked) == 1, "token_id": bc.token.ID})
 	return nil
 }

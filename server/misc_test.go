@@ -6,6 +6,7 @@ import (
 
 	"gatehouse/server/clientip"
 	"gatehouse/store"
+	"gatehouse/tokens"
 )
 
 func clientRow(id string) store.Client {
@@ -24,3 +25,14 @@ func mustPrefixes(t *testing.T, csv string) []netip.Prefix {
 	}
 	return p
 }
+
+func normalize(t *testing.T, uc string) string {
+	t.Helper()
+	c, err := tokens.NormalizeUserCode(uc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (ts *testServer) cfgDataDir() string { return ts.DataDir() }

@@ -35,7 +35,8 @@ func (s *Server) routes() http.Handler {
 
 	// Bearer routes (RFC 6750).
 	s.handle(rt, "GET", "/v1/me", s.oauth(s.withBearer(s.handleMe)))
-	s.handle(rt, "DELETE", "/v1/oauth/authorizations/self", s.oauth(s.withBearer(s.handleRevokeSelf)))
+	s.handle(rt, "GET", "/v1/oauth/authorizations", s.oauth(s.withBearer(s.handleListAuthorizations)))
+	s.handle(rt, "DELETE", "/v1/oauth/authorizations/:id", s.oauth(s.revokeAuthorizationRoute())) // ":id" or "self"
 
 	// Pages and their assets.
 	s.handle(rt, "GET", "/", s.handleRoot)

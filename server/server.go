@@ -28,6 +28,7 @@ type Server struct {
 	now   func() time.Time
 	key   []byte
 	pacer *pacer
+	usage *usage
 
 	limiter *ratelimit.Limiter
 	ips     clientip.Resolver
@@ -90,7 +91,7 @@ func (s *Server) open() (err error) {
 }
 
 func (s *Server) serve() {
-	s.pacer = newPacer()
+	s.pacer, s.usage = newPacer(), newUsage()
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -103,6 +104,7 @@ func (s *Server) serve() {
 	s.goBackground(func() { s.http.Serve(s.ln) })
 	s.goBackground(s.admin.serve)
 	s.goBackground(s.sweepLoop)
+	s.goBackground(s.usageLoop)
 	s.goBackground(func() { s.limiter.Run(ctxUntil(s.stop), time.Minute) })
 	if s.cfg.PruneEvery > 0 {
 		s.goBackground(s.pruneLoop)
@@ -122,6 +124,9 @@ func (s *Server) URL() string { return s.cfg.PublicURL }
 // Addr is the bound listen address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
+// DataDir is the data directory in use.
+func (s *Server) DataDir() string { return s.cfg.DataDir }
+
 // Store is the open store, for tests in this package's callers.
 func (s *Server) Store() *store.Store { return s.store }
 
@@ -136,6 +141,7 @@ func (s *Server) Close() error {
 		err = s.http.Shutdown(ctx)
 		s.admin.shutdown(ctx)
 		s.bg.Wait()
+		s.flushUsage()
 		os.Remove(filepath.Join(s.cfg.DataDir, store.PIDFileName))
 		err = errors.Join(err, s.store.Close())
 	})

@@ -125,3 +125,45 @@ func (s *Store) Stats() (Stats, error) {
 	})
 	return st, err
 }
+
+// Compact rewrites the (closed) file in dir into a fresh, dense copy and
+// swaps it in, reclaiming space after large prunes. It fails fast if a
+// server holds the file. It returns the sizes before and after.
+func Compact(dir string) (int64, int64, error) {
+	src, err := Open(dir, Options{})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer src.Close()
+	path := src.Path()
+	tmp := path + ".compact"
+	os.Remove(tmp)
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return 0, 0, err
+	}
+	err = bolt.Compact(dst, src.db, 64<<20)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = CheckFile(tmp)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return 0, 0, fmt.Errorf("compact: %w", err)
+	}
+	before, after := fileSize(path), fileSize(tmp)
+	if err := os.Rename(tmp, path); err != nil {
+		return 0, 0, err
+	}
+	return before, after, syncDir(dir)
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}

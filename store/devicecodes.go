@@ -151,8 +151,10 @@ func (s *Store) ConsumeDeviceCode(m Mint) (Issued, error) {
 			return err
 		}
 		out.Code = dc
-		out.Token, out.Rotated, err = mintToken(tx, dc, m)
-		return err
+		if out.Token, out.Rotated, err = mintToken(tx, dc, m); err != nil {
+			return err
+		}
+		return auditCrossIP(tx, dc, m, out.Token.ID)
 	})
 	return out, err
 }
@@ -193,4 +195,14 @@ func deleteDeviceCode(tx *bolt.Tx, dc DeviceCode) error {
 		}
 	}
 	return tx.Bucket(bucketDeviceCodes).Delete(dc.Hash[:])
+}
+
+// auditCrossIP records a token collected from another address than the one
+// that asked for the code: legitimate behind changing NATs, but worth a look.
+func auditCrossIP(tx *bolt.Tx, dc DeviceCode, m Mint, tokenID string) error {
+	if dc.RequesterIP == "" || m.IP == "" || dc.RequesterIP == m.IP {
+		return nil
+	}
+	return appendEvent(tx, Event{At: m.Now, Type: "poll.cross_ip", Actor: dc.Subject.Email, TokenID: tokenID,
+		Client: dc.ClientID, IP: m.IP, Detail: "code requested from " + dc.RequesterIP})
 }

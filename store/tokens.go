@@ -151,9 +151,13 @@ type RevokeFilter struct {
 	Issuer  string // with Email; empty means every issuer
 	Client  string
 	All     bool
-	Reason  string
-	Actor   string
-	Now     time.Time
+	// OwnerEmail and OwnerIssuer, when set, restrict a TokenID revoke to
+	// that subject's own row: another subject's id answers ErrNotFound.
+	OwnerEmail  string
+	OwnerIssuer string
+	Reason      string
+	Actor       string
+	Now         time.Time
 }
 
 // RevokeResult counts what a revoke changed. Revoking an already revoked
@@ -208,6 +212,9 @@ func selectTokens(tx *bolt.Tx, f RevokeFilter) ([]Token, error) {
 		}
 		if err := getJSON(rows, id, &t); err != nil {
 			return nil, err
+		}
+		if f.OwnerIssuer != "" && (!equalFoldASCII(t.SubjectEmail, f.OwnerEmail) || t.SubjectIssuer != f.OwnerIssuer) {
+			return nil, ErrNotFound
 		}
 		return []Token{t}, nil
 	}
@@ -301,4 +308,25 @@ func (f TokenFilter) keep(t Token) bool {
 func decodeToken(v []byte) (Token, error) {
 	var t Token
 	return t, decodeInto(v, &t)
+}
+
+// TouchTokens records last use times in one transaction, keeping the later
+// time; rows that are gone or revoked are skipped.
+func (s *Store) TouchTokens(used map[string]time.Time) error {
+	if len(used) == 0 {
+		return nil
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for id, at := range used {
+			var t Token
+			if err := getJSON(tx.Bucket(bucketTokens), []byte(id), &t); err != nil || !t.RevokedAt.IsZero() || !at.After(t.LastUsedAt) {
+				continue
+			}
+			t.LastUsedAt = at
+			if err := putJSON(tx.Bucket(bucketTokens), []byte(id), t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -259,3 +259,13 @@ func printJSON(c *cli.Context, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// Compact rewrites the data file offline to reclaim space.
+func Compact(c *cli.Context) error {
+	before, after, err := store.Compact(c.String("data-dir"))
+	if err != nil {
+		return cli.Exit("gatehouse: "+err.Error(), ExitFailure)
+	}
+	fmt.Fprintf(c.App.Writer, "compacted %s: %d -> %d bytes\n", filepath.Join(c.String("data-dir"), store.FileName), before, after)
+	return nil
+}
