@@ -205,8 +205,13 @@ func (a *adminService) revoke(r RevokeRequest) (any, error) {
 		return nil, invalid("name exactly one of --token-id, --token, --email, --client, --all")
 	}
 	res, err := a.store.Revoke(f)
+	if errors.Is(err, store.ErrNotFound) && r.TokenHash != "" {
+		// A revoked token's hash is cleared, so a value cannot be told
+		// apart from one never issued.
+		return nil, &AdminError{AdminNotFound, "no live token has that value (it may be revoked or expired already)"}
+	}
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, &AdminError{AdminNotFound, "no such token (check the id or value with gatehouse tokens list --all)"}
+		return nil, &AdminError{AdminNotFound, "no token with id " + r.TokenID + " (see gatehouse tokens list --all)"}
 	}
 	if err == nil {
 		a.log.Info("admin revoke", slog.Int("revoked", len(res.Revoked)), slog.Int("already", res.AlreadyRevoked))

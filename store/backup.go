@@ -154,6 +154,8 @@ func Compact(dir string) (int64, int64, error) {
 		return 0, 0, fmt.Errorf("compact: %w", err)
 	}
 	before, after := fileSize(path), fileSize(tmp)
+	// Swap while still holding the old file's lock, so no server can open
+	// the old file in between; the lock goes with the old inode on Close.
 	if err := os.Rename(tmp, path); err != nil {
 		return 0, 0, err
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -32,7 +33,9 @@ func getJSON(b *bolt.Bucket, key []byte, v any) error {
 // choice of strings can collide.
 func activeKey(email, issuer, clientID, label string) []byte {
 	var out []byte
-	for _, f := range []string{email, issuer, clientID, label} {
+	// Emails compare case-insensitively everywhere, so the key folds case:
+	// the same person signing in as Ada@ and ada@ rotates one token.
+	for _, f := range []string{strings.ToLower(email), issuer, clientID, label} {
 		out = append(out, byte(len(f)>>8), byte(len(f)))
 		out = append(out, f...)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -142,8 +143,16 @@ type Issued struct {
 // one gets the token; the others get ErrNotFound (invalid_grant).
 func (s *Store) ConsumeDeviceCode(m Mint) (Issued, error) {
 	var out Issued
+	denied := false
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		dc, err := consumableCode(tx, m)
+		if errors.Is(err, errSubjectGone) {
+			// Commit the denial, so re-enabling the account later does not
+			// revive this approval.
+			denied = true
+			dc.Status = StatusDenied
+			return putJSON(tx.Bucket(bucketDeviceCodes), dc.Hash[:], dc)
+		}
 		if err != nil {
 			return err
 		}
@@ -156,8 +165,15 @@ func (s *Store) ConsumeDeviceCode(m Mint) (Issued, error) {
 		}
 		return auditCrossIP(tx, dc, m, out.Token.ID)
 	})
+	if err == nil && denied {
+		err = ErrDenied
+	}
 	return out, err
 }
+
+// errSubjectGone: the approving account was disabled or removed before the
+// poll; the approval is turned into a denial.
+var errSubjectGone = errors.New("approving account disabled or gone")
 
 // consumableCode re-checks, inside the consuming transaction, everything the
 // poll handler saw in its read.
@@ -181,7 +197,7 @@ func consumableCode(tx *bolt.Tx, m Mint) (DeviceCode, error) {
 	if dc.Subject.AccountID != "" {
 		var a Account
 		if err := getJSON(tx.Bucket(bucketAccounts), []byte(dc.Subject.AccountID), &a); err != nil || a.Disabled {
-			return dc, ErrDenied
+			return dc, errSubjectGone
 		}
 	}
 	return dc, nil

@@ -64,6 +64,9 @@ func (s *Store) checkVersion() error {
 		if cur > SchemaVersion() {
 			return fmt.Errorf("%w: file schema %d, this build knows %d", ErrSchemaTooNew, cur, SchemaVersion())
 		}
+		if cur < SchemaVersion() {
+			return fmt.Errorf("%w: file schema %d is older than this build's %d; run gatehouse serve once to migrate it", ErrInvalid, cur, SchemaVersion())
+		}
 		return nil
 	})
 }

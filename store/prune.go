@@ -64,24 +64,26 @@ func (s *Store) Prune(p PrunePolicy) (PruneCounts, error) {
 	return c, nil
 }
 
+// pruneBucket runs batches until collectDead reaches the end of the bucket
+// (last == nil). Stopping there, not on an empty batch, is what ends a dry
+// run, whose batches never shrink because nothing is deleted.
 func (s *Store) pruneBucket(r pruneRule, dryRun bool) (int, error) {
 	total := 0
 	var after []byte
 	for {
 		keys, last, err := s.collectDead(r, after)
-		if err != nil || len(keys) == 0 && last == nil {
-			return total, err
-		}
-		after = last
-		if dryRun {
-			total += len(keys)
-			continue
-		}
-		n, err := s.deleteDead(r, keys)
-		total += n
 		if err != nil {
 			return total, err
 		}
+		n := len(keys)
+		if !dryRun && n > 0 {
+			n, err = s.deleteDead(r, keys)
+		}
+		total += n
+		if err != nil || last == nil {
+			return total, err
+		}
+		after = last
 	}
 }
 

@@ -213,7 +213,7 @@ func selectTokens(tx *bolt.Tx, f RevokeFilter) ([]Token, error) {
 		if err := getJSON(rows, id, &t); err != nil {
 			return nil, err
 		}
-		if f.OwnerIssuer != "" && (!equalFoldASCII(t.SubjectEmail, f.OwnerEmail) || t.SubjectIssuer != f.OwnerIssuer) {
+		if (f.OwnerIssuer != "" || f.OwnerEmail != "") && (!equalFoldASCII(t.SubjectEmail, f.OwnerEmail) || t.SubjectIssuer != f.OwnerIssuer) {
 			return nil, ErrNotFound
 		}
 		return []Token{t}, nil

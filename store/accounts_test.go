@@ -1,0 +1,226 @@
+package store
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"gatehouse/tokens"
+)
+
+func TestCreateAccount(t *testing.T) {
+	s := mustOpen(t)
+	a := mustAccount(t, s, "acc-1", "  Alice@Example.com ", "Acme", "Research")
+	if a.Email != "Alice@Example.com" {
+		t.Errorf("email stored as %q, want trimmed", a.Email)
+	}
+	for _, email := range []string{"alice@example.com", "ALICE@EXAMPLE.COM", " Alice@Example.com"} {
+		got, err := s.AccountByEmail(email)
+		if err != nil || got.ID != "acc-1" {
+			t.Errorf("AccountByEmail(%q) = %+v, %v", email, got, err)
+		}
+	}
+	got, ms, err := s.AccountByID("acc-1")
+	if err != nil || got.Email != a.Email {
+		t.Fatalf("AccountByID = %+v, %v", got, err)
+	}
+	if names := workspaceNames(ms); !slices.Equal(names, []string{"Acme", "Research"}) {
+		t.Errorf("memberships %v", names)
+	}
+	for _, m := range ms {
+		if m.Role != "member" {
+			t.Errorf("role in %s = %q", m.Workspace.Name, m.Role)
+		}
+	}
+	if n, err := s.CountAccounts(); n != 1 || err != nil {
+		t.Errorf("CountAccounts = %d, %v", n, err)
+	}
+	if evs := eventsOfType(t, s, "account.created"); len(evs) != 1 || evs[0].Subject != a.Email {
+		t.Errorf("account.created events = %+v", evs)
+	}
+}
+
+func workspaceNames(ms []Membership) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Workspace.Name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestCreateAccountDuplicateEmail(t *testing.T) {
+	s := mustOpen(t)
+	mustAccount(t, s, "acc-1", "alice@example.com")
+	for _, email := range []string{"alice@example.com", "ALICE@example.COM", " alice@example.com\t"} {
+		_, err := s.CreateAccount(NewAccount{Account: Account{ID: "acc-2", Email: email, CreatedAt: t0}})
+		wantErr(t, "CreateAccount("+email+")", err, ErrExists)
+	}
+	if n, _ := s.CountAccounts(); n != 1 {
+		t.Errorf("%d accounts, want 1", n)
+	}
+	if _, _, err := s.AccountByID("acc-2"); err != ErrNotFound {
+		t.Errorf("refused account stored: %v", err)
+	}
+}
+
+func TestCreateAccountReusesWorkspaceByName(t *testing.T) {
+	s := mustOpen(t)
+	mustAccount(t, s, "acc-1", "one@example.com", "Acme")
+	mustAccount(t, s, "acc-2", "two@example.com", "acme", "Other")
+	_, ms1, _ := s.AccountByID("acc-1")
+	_, ms2, _ := s.AccountByID("acc-2")
+	if len(ms1) != 1 || len(ms2) != 2 {
+		t.Fatalf("memberships: %+v and %+v", ms1, ms2)
+	}
+	acme := ms1[0].Workspace
+	i := slices.IndexFunc(ms2, func(m Membership) bool { return m.Workspace.ID == acme.ID })
+	if i < 0 || ms2[i].Workspace.Name != "Acme" {
+		t.Errorf("second account's Acme is %+v, want the existing workspace %+v", ms2, acme)
+	}
+	if n := keyCount(t, s, bucketWorkspaces); n != 2 {
+		t.Errorf("%d workspaces, want 2 (Acme reused, Other new)", n)
+	}
+	all, err := s.ListAccounts()
+	if err != nil || len(all) != 2 {
+		t.Errorf("ListAccounts = %d rows, %v", len(all), err)
+	}
+}
+
+func TestUpdateAccount(t *testing.T) {
+	s := mustOpen(t)
+	mustAccount(t, s, "acc-1", "alice@example.com")
+	yes, no := true, false
+	steps := []struct {
+		name         string
+		u            AccountUpdate
+		wantDisabled bool
+		wantPassword string
+		wantDetail   string
+	}{
+		{"disable", AccountUpdate{Email: "ALICE@example.com", Disable: &yes}, true, "$argon2id$placeholder", "disabled"},
+		{"enable", AccountUpdate{Email: "alice@example.com", Disable: &no}, false, "$argon2id$placeholder", "enabled"},
+		{"password", AccountUpdate{Email: "alice@example.com", PasswordHash: "$argon2id$new"}, false, "$argon2id$new", "password changed"},
+	}
+	for i, st := range steps {
+		st.u.Now, st.u.Actor = t0.Add(time.Duration(i+1)*time.Minute), "admin@example.com"
+		got, err := s.UpdateAccount(st.u)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		stored, _ := s.AccountByEmail("alice@example.com")
+		for _, a := range []Account{got, stored} {
+			if a.Disabled != st.wantDisabled || a.PasswordHash != st.wantPassword {
+				t.Errorf("%s: disabled %v password %q", st.name, a.Disabled, a.PasswordHash)
+			}
+		}
+		evs := eventsOfType(t, s, "account.updated")
+		if len(evs) != i+1 || evs[0].Detail != st.wantDetail || evs[0].Actor != "admin@example.com" {
+			t.Errorf("%s: latest account.updated = %+v", st.name, evs)
+		}
+	}
+	_, err := s.UpdateAccount(AccountUpdate{Email: "nobody@example.com", Disable: &yes})
+	wantErr(t, "UpdateAccount(unknown)", err, ErrNotFound)
+}
+
+func TestSessionAccount(t *testing.T) {
+	s := mustOpen(t)
+	mustAccount(t, s, "acc-1", "alice@example.com", "Acme")
+	mustAccount(t, s, "acc-2", "bob@example.com")
+	cookie := tokens.HashOf("cookie-1")
+	exp := t0.Add(12 * time.Hour)
+	if err := s.CreateSession(cookie, Session{AccountID: "acc-1", CreatedAt: t0, ExpiresAt: exp}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(tokens.HashOf("cookie-orphan"), Session{AccountID: "acc-gone", CreatedAt: t0, ExpiresAt: exp}); err != nil {
+		t.Fatal(err)
+	}
+
+	a, ms, err := s.SessionAccount(cookie, exp.Add(-time.Nanosecond))
+	if err != nil || a.ID != "acc-1" || len(ms) != 1 || ms[0].Workspace.Name != "Acme" {
+		t.Fatalf("live session = %+v %+v, %v", a, ms, err)
+	}
+	_, _, err = s.SessionAccount(cookie, exp)
+	wantErr(t, "session at its expiry", err, ErrNotFound)
+	_, _, err = s.SessionAccount(tokens.HashOf("cookie-unknown"), t0)
+	wantErr(t, "unknown session", err, ErrNotFound)
+	_, _, err = s.SessionAccount(tokens.HashOf("cookie-orphan"), t0)
+	wantErr(t, "session of a missing account", err, ErrNotFound)
+
+	yes := true
+	if _, err := s.UpdateAccount(AccountUpdate{Email: "alice@example.com", Disable: &yes, Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.SessionAccount(cookie, t0.Add(time.Minute))
+	wantErr(t, "session of a disabled account", err, ErrNotFound)
+
+	if err := s.DeleteSession(cookie); err != nil {
+		t.Fatal(err)
+	}
+	if raw := rawGet(t, s, bucketSessions, cookie[:]); raw != nil {
+		t.Error("session row survived DeleteSession")
+	}
+}
+
+func TestClients(t *testing.T) {
+	s := mustOpen(t)
+	c := Client{ID: "cli", Name: "The CLI", CreatedAt: t0}
+	if err := s.PutClient(c); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "PutClient twice", s.PutClient(c), ErrExists)
+	got, err := s.Client("cli")
+	if err != nil || got.Name != "The CLI" {
+		t.Errorf("Client = %+v, %v", got, err)
+	}
+	if all, err := s.ListClients(); err != nil || len(all) != 1 {
+		t.Errorf("ListClients = %+v, %v", all, err)
+	}
+	if err := s.RemoveClient("cli", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Client("cli")
+	wantErr(t, "Client after removal", err, ErrNotFound)
+	wantErr(t, "RemoveClient(unknown)", s.RemoveClient("cli", t0), ErrNotFound)
+	for _, typ := range []string{"client.added", "client.removed"} {
+		if evs := eventsOfType(t, s, typ); len(evs) != 1 || evs[0].Client != "cli" {
+			t.Errorf("%s events = %+v", typ, evs)
+		}
+	}
+}
+
+func TestEvents(t *testing.T) {
+	s := mustOpen(t)
+	for i := range 5 {
+		if err := s.RecordEvent(Event{At: t0.Add(time.Duration(i) * time.Minute), Type: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name    string
+		since   time.Time
+		limit   int
+		wantSeq []uint64
+	}{
+		{"all, newest first", time.Time{}, 0, []uint64{5, 4, 3, 2, 1}},
+		{"limit", time.Time{}, 2, []uint64{5, 4}},
+		{"since is inclusive", t0.Add(3 * time.Minute), 0, []uint64{5, 4}},
+		{"since and limit", t0.Add(time.Minute), 3, []uint64{5, 4, 3}},
+		{"nothing after", t0.Add(time.Hour), 0, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := s.Events(tc.since, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var seqs []uint64
+			for _, ev := range evs {
+				seqs = append(seqs, ev.Seq)
+			}
+			if !slices.Equal(seqs, tc.wantSeq) {
+				t.Errorf("seqs %v, want %v", seqs, tc.wantSeq)
+			}
+		})
+	}
+}
