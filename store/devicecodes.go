@@ -14,20 +14,20 @@ import (
 // ErrExists means the user code is taken by a live code; the caller draws
 // another.
 func (s *Store) CreateDeviceCode(dc DeviceCode) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		codes, users := tx.Bucket(bucketDeviceCodes), tx.Bucket(bucketUserCodes)
+		if codes.Get(dc.Hash[:]) != nil {
+			return refuse(ErrExists)
+		}
 		if prev := users.Get([]byte(dc.UserCode)); prev != nil {
 			var old DeviceCode
 			if err := getJSON(codes, prev, &old); err == nil && !old.Expired(dc.CreatedAt) {
-				return ErrExists
+				return refuse(ErrExists)
 			}
 			// A stale index entry of an expired code: drop the old code with it.
 			if err := codes.Delete(prev); err != nil {
 				return err
 			}
-		}
-		if codes.Get(dc.Hash[:]) != nil {
-			return ErrExists
 		}
 		dc.Status = StatusPending
 		if err := putJSON(codes, dc.Hash[:], dc); err != nil {
@@ -89,15 +89,15 @@ type Resolution struct {
 // ErrAlreadyResolved a code already approved or denied.
 func (s *Store) ResolveDeviceCode(r Resolution) (DeviceCode, error) {
 	var dc DeviceCode
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		if _, err := findByUserCode(tx, r.UserCode, &dc); err != nil {
-			return err
+			return refuse(err)
 		}
 		if dc.Expired(r.Now) {
-			return ErrNotFound
+			return refuse(ErrNotFound)
 		}
 		if dc.Status != StatusPending {
-			return ErrAlreadyResolved
+			return refuse(ErrAlreadyResolved)
 		}
 		dc.Status, dc.ResolvedAt = StatusDenied, r.Now
 		evType := "device.denied"
@@ -144,7 +144,8 @@ type Issued struct {
 func (s *Store) ConsumeDeviceCode(m Mint) (Issued, error) {
 	var out Issued
 	denied := false
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		denied = false
 		dc, err := consumableCode(tx, m)
 		if errors.Is(err, errSubjectGone) {
 			// Commit the denial, so re-enabling the account later does not
@@ -154,7 +155,7 @@ func (s *Store) ConsumeDeviceCode(m Mint) (Issued, error) {
 			return putJSON(tx.Bucket(bucketDeviceCodes), dc.Hash[:], dc)
 		}
 		if err != nil {
-			return err
+			return refuse(err)
 		}
 		if err := deleteDeviceCode(tx, dc); err != nil {
 			return err

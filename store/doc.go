@@ -6,11 +6,12 @@
 // transaction, and no plaintext token, code, password or cookie value is ever
 // written: secrets are stored as their SHA-256 (tokens.Hash).
 //
-// Bucket layout (schema version 1). Keys and values are shown as
+// Bucket layout (schema version 2). Keys and values are shown as
 // key -> value; JSON values are the exported row types of this package.
 //
 //	meta/
 //	    schema_version      -> uint64, big-endian
+//	    ready_probe         -> unix seconds, big-endian (last /readyz write)
 //	device_codes/
 //	    <sha256(device_code)> -> DeviceCode (JSON)
 //	user_codes/
@@ -38,6 +39,8 @@
 //	    <nonce>             -> expiry, unix seconds, big-endian
 //	audit/
 //	    <sequence, uint64 big-endian> -> Event (JSON)
+//	resource_servers/       (since version 2)
+//	    <name>              -> ResourceServer (JSON; only the SHA-256 of its secret)
 //
 // Account tokens use LocalIssuer as their subject issuer, never "", so a
 // re-login on the same device rotates the same active-index entry.

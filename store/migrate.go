@@ -14,6 +14,7 @@ type migration func(tx *bolt.Tx) error
 // Append only; never edit a released migration.
 var migrations = []migration{
 	createBucketsV1,
+	createResourceServersV2,
 }
 
 // SchemaVersion is the layout this build writes.
@@ -26,6 +27,13 @@ func createBucketsV1(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// createResourceServersV2 adds the registry of resource servers that may
+// introspect tokens (RFC 7662).
+func createResourceServersV2(tx *bolt.Tx) error {
+	_, err := tx.CreateBucketIfNotExists(bucketResourceServers)
+	return err
 }
 
 func readVersion(tx *bolt.Tx) uint64 {

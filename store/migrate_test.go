@@ -61,8 +61,8 @@ func TestWriteFixtures(t *testing.T) {
 }
 
 func TestSchemaVersion(t *testing.T) {
-	if v := SchemaVersion(); v != 1 {
-		t.Errorf("SchemaVersion() = %d, want 1: a new migration needs its own test and fixture", v)
+	if v := SchemaVersion(); v != 2 {
+		t.Errorf("SchemaVersion() = %d, want 2: a new migration needs its own test and fixture (v2: migrate_v2_test.go)", v)
 	}
 }
 
@@ -123,8 +123,8 @@ func TestMigrateV0ToV1(t *testing.T) {
 	assertUnversioned(t, path)
 
 	s := mustOpenDir(t, dir)
-	if v := fileVersion(t, s); v != 1 {
-		t.Fatalf("migrated file at schema %d, want 1", v)
+	if v := fileVersion(t, s); v != SchemaVersion() {
+		t.Fatalf("migrated file at schema %d, want %d", v, SchemaVersion())
 	}
 	assertAllBuckets(t, s)
 	var stray []byte

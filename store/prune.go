@@ -225,10 +225,10 @@ func deleteKey(bucket []byte) func(tx *bolt.Tx, k, v []byte) error {
 // ClaimNonce records a single-use nonce until expiry. ErrExists when it was
 // claimed before, even across restarts.
 func (s *Store) ClaimNonce(nonce string, expiry time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketNonces)
 		if b.Get([]byte(nonce)) != nil {
-			return ErrExists
+			return refuse(ErrExists)
 		}
 		return b.Put([]byte(nonce), u64(uint64(expiry.Unix())))
 	})

@@ -51,17 +51,21 @@ var (
 	bucketClients       = []byte("clients")
 	bucketNonces        = []byte("nonces")
 	bucketAudit         = []byte("audit")
+	// Schema version 2.
+	bucketResourceServers = []byte("resource_servers")
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketDeviceCodes, bucketUserCodes, bucketTokens, bucketTokenHashes,
 	bucketTokenActive, bucketAccounts, bucketAccountEmails, bucketWorkspaces,
 	bucketMemberships, bucketSessions, bucketClients, bucketNonces, bucketAudit,
+	bucketResourceServers,
 }
 
 // Store is the bbolt-backed state of one Gatehouse.
 type Store struct {
-	db *bolt.DB
+	db     *bolt.DB
+	writes *committer // group commit for hot-path writes; nil when read-only
 }
 
 // Options tune Open.
@@ -96,6 +100,9 @@ func Open(dir string, opt Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if !opt.ReadOnly {
+		s.writes = newCommitter(db)
+	}
 	return s, nil
 }
 
@@ -111,7 +118,21 @@ func lockedError(dir string) error {
 }
 
 // Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.writes != nil {
+		s.writes.close()
+	}
+	return s.db.Close()
+}
+
+// update runs a hot-path write through group commit. fn must mark answers
+// given before writing anything with refuse, and may run more than once.
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	if s.writes == nil {
+		return s.db.Update(fn)
+	}
+	return s.writes.do(fn)
+}
 
 // Path is the file's path.
 func (s *Store) Path() string { return s.db.Path() }

@@ -313,20 +313,9 @@ func decodeToken(v []byte) (Token, error) {
 // TouchTokens records last use times in one transaction, keeping the later
 // time; rows that are gone or revoked are skipped.
 func (s *Store) TouchTokens(used map[string]time.Time) error {
-	if len(used) == 0 {
-		return nil
+	uses := make(map[string]TokenUse, len(used))
+	for id, at := range used {
+		uses[id] = TokenUse{At: at}
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		for id, at := range used {
-			var t Token
-			if err := getJSON(tx.Bucket(bucketTokens), []byte(id), &t); err != nil || !t.RevokedAt.IsZero() || !at.After(t.LastUsedAt) {
-				continue
-			}
-			t.LastUsedAt = at
-			if err := putJSON(tx.Bucket(bucketTokens), []byte(id), t); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return s.RecordUses(uses)
 }

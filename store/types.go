@@ -63,8 +63,12 @@ type Token struct {
 	RotatedAt     time.Time   `json:"rotated_at,omitzero"`
 	ExpiresAt     time.Time   `json:"expires_at"`
 	LastUsedAt    time.Time   `json:"last_used_at,omitzero"`
-	RevokedAt     time.Time   `json:"revoked_at,omitzero"`
-	RevokedReason string      `json:"revoked_reason,omitempty"`
+	// LastSeenBy is the resource server that last introspected the token,
+	// at LastSeenByAt (written in batches, like LastUsedAt).
+	LastSeenBy    string    `json:"last_seen_by,omitempty"`
+	LastSeenByAt  time.Time `json:"last_seen_by_at,omitzero"`
+	RevokedAt     time.Time `json:"revoked_at,omitzero"`
+	RevokedReason string    `json:"revoked_reason,omitempty"`
 }
 
 // Live reports whether the token may still be used at now.
