@@ -33,6 +33,7 @@ func app() *cli.App {
 			{Name: "serve", Usage: "run the server", Action: commands.Serve, Flags: serveFlags()},
 			{Name: "user", Usage: "manage local accounts", Subcommands: userCommands()},
 			{Name: "client", Usage: "manage registered OAuth clients", Subcommands: clientCommands()},
+			{Name: "resource", Usage: "manage resource servers allowed to introspect tokens", Subcommands: resourceCommands()},
 			{Name: "revoke", Usage: "revoke tokens (exactly one selector)", Action: commands.Revoke, Flags: withDataDir(
 				str("token-id", "", "revoke the token with this id"),
 				str("token", "", "revoke the token with this value"),
@@ -58,9 +59,13 @@ func app() *cli.App {
 				dur("since", 0, "only events newer than this (e.g. 24h)", ""), &cli.IntFlag{Name: "limit", Value: 100, Usage: "at most this many"},
 				boolean("json", "print JSON"))},
 			{Name: "login", Usage: "sign this machine in to a Gatehouse (reference client)", Action: commands.Login, Flags: clientFlags(
-				str("device-label", "", "label shown to the approver (default: hostname)"))},
+				str("device-label", "", "label shown to the approver (default: hostname)"),
+				boolean("qr", "also print a QR code of the complete verification URI"))},
+			{Name: "selftest", Usage: "check a running server against the RFC edge cases (no approval needed)", ArgsUsage: "URL",
+				Action: commands.Selftest, Flags: []cli.Flag{str("client-id", server.DefaultClientID, "a registered client id")}},
 			{Name: "whoami", Usage: "show who the saved token is", Action: commands.Whoami, Flags: clientFlags()},
 			{Name: "logout", Usage: "revoke and forget the saved token", Action: commands.Logout, Flags: clientFlags()},
+			{Name: "bench", Usage: "benchmark an in-process server on a temp data dir (docs/BENCHMARKS.md)", Action: commands.Bench, Flags: benchFlags()},
 		},
 	}
 }
@@ -77,11 +82,38 @@ func serveFlags() []cli.Flag {
 		dur("audit-retention", server.DefaultAuditRetention, "keep audit events this long", "GATEHOUSE_AUDIT_RETENTION"),
 		dur("prune-every", server.DefaultPruneEvery, "run prune this often (0 disables)", "GATEHOUSE_PRUNE_EVERY"),
 		&cli.StringFlag{Name: "admin-email", Value: "admin@localhost", Usage: "email of the first admin account", EnvVars: []string{"GATEHOUSE_ADMIN_EMAIL"}},
+		&cli.BoolFlag{Name: "hold-polls", Value: true, Usage: "hold a pending poll up to its interval and answer the moment it is approved", EnvVars: []string{"GATEHOUSE_HOLD_POLLS"}},
+		&cli.IntFlag{Name: "max-held-polls", Value: server.DefaultMaxHeldPolls, Usage: "polls held at once (more are answered at once)", EnvVars: []string{"GATEHOUSE_MAX_HELD_POLLS"}},
 		&cli.StringFlag{Name: "trusted-proxies", Usage: "comma-separated CIDRs allowed to set X-Forwarded-For/Forwarded/X-Forwarded-Proto", EnvVars: []string{"GATEHOUSE_TRUSTED_PROXIES"}},
 		&cli.IntFlag{Name: "max-pending-codes", Value: server.DefaultMaxPendingCodes, Usage: "codes expected pending at once; sizes the global failed-guess budget", EnvVars: []string{"GATEHOUSE_MAX_PENDING_CODES"}},
 		&cli.StringSliceFlag{Name: "limit", Usage: "override a rate limit: NAME=N/PERIOD:BURST or NAME=off (repeatable)", EnvVars: []string{"GATEHOUSE_LIMITS"}},
+		&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this PEM certificate (chain) file; reloaded when it changes", EnvVars: []string{"GATEHOUSE_TLS_CERT"}},
+		&cli.StringFlag{Name: "tls-key", Usage: "the PEM private key for --tls-cert", EnvVars: []string{"GATEHOUSE_TLS_KEY"}},
+		&cli.StringFlag{Name: "metrics-listen", Usage: "serve /metrics on this address instead of the public listener", EnvVars: []string{"GATEHOUSE_METRICS_LISTEN"}},
+		&cli.StringFlag{Name: "service-documentation", Usage: "URL advertised as service_documentation in the discovery document", EnvVars: []string{"GATEHOUSE_SERVICE_DOCUMENTATION"}},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", EnvVars: []string{"GATEHOUSE_LOG_FORMAT"}},
+		// External SSO: on only when --sso-acs-url and --sso-keys are both set.
+		&cli.StringFlag{Name: "sso-acs-url", Usage: "SSO: the assertion consumer service's initiate endpoint (http(s) URL)", EnvVars: []string{"GATEHOUSE_SSO_ACS_URL"}},
+		&cli.StringFlag{Name: "sso-keys", Usage: "SSO: shared HS256 keys as KID:BASE64[,KID:BASE64...], each >= 32 bytes (prefer the env var)", EnvVars: []string{"GATEHOUSE_SSO_KEYS"}},
+		&cli.StringFlag{Name: "sso-active-kid", Usage: "SSO: kid that signs (default: the only key)", EnvVars: []string{"GATEHOUSE_SSO_ACTIVE_KID"}},
+		&cli.StringFlag{Name: "sso-issuers", Usage: "SSO: comma-separated allow-list of subject issuers", EnvVars: []string{"GATEHOUSE_SSO_ISSUERS"}},
+		boolEnv("sso-reject-local-email", "SSO: refuse subjects whose email is a local account", "GATEHOUSE_SSO_REJECT_LOCAL_EMAIL"),
 	)
+}
+
+func benchFlags() []cli.Flag {
+	return []cli.Flag{
+		dur("duration", 10*time.Second, "measured time per run (each scenario and each baseline)", ""),
+		&cli.IntFlag{Name: "concurrency", Value: 64, Usage: "workers and pooled keep-alive connections"},
+		&cli.IntFlag{Name: "tokens", Value: 100_000, Usage: "live tokens seeded for the bearer and introspection scenarios"},
+		&cli.StringSliceFlag{Name: "scenario", Usage: "scenarios to run, comma-separated (default: all but scale): bearer, forward-auth, introspect, poll, poll-max, create, flow, approval, scale"},
+		boolean("scale", "also run the scale scenario (1M live + 1M expired tokens; takes minutes)"),
+		&cli.IntFlag{Name: "scale-tokens", Value: 1_000_000, Usage: "live (and expired) tokens of the scale scenario"},
+		&cli.BoolFlag{Name: "hold-polls", Value: true, Usage: "run the server with held polls, as serve does by default"},
+		str("cpuprofile", "", "write one CPU profile per scenario into this directory"),
+		str("temp-dir", "", "where the data directory goes (default: system temp dir); its disk is measured"),
+		boolean("json", "print JSON"), boolean("markdown", "print a Markdown table"),
+	}
 }
 
 func userCommands() []*cli.Command {
@@ -112,6 +144,14 @@ func clientCommands() []*cli.Command {
 	}
 }
 
+func resourceCommands() []*cli.Command {
+	return []*cli.Command{
+		{Name: "add", Usage: "register a resource server; prints its secret once", ArgsUsage: "NAME", Action: commands.ResourceAdd, Flags: withDataDir()},
+		{Name: "list", Usage: "list resource servers", Action: commands.ResourceList, Flags: withDataDir(boolean("json", "print JSON"))},
+		{Name: "remove", Usage: "unregister a resource server", ArgsUsage: "NAME", Action: commands.ResourceRemove, Flags: withDataDir()},
+	}
+}
+
 func clientFlags(extra ...cli.Flag) []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: "server", Value: "http://127.0.0.1:8080", Usage: "Gatehouse URL", EnvVars: []string{"GATEHOUSE_SERVER"}},
@@ -130,6 +170,10 @@ func str(name, value, usage string) cli.Flag {
 }
 
 func boolean(name, usage string) cli.Flag { return &cli.BoolFlag{Name: name, Usage: usage} }
+
+func boolEnv(name, usage, env string) cli.Flag {
+	return &cli.BoolFlag{Name: name, Usage: usage, EnvVars: []string{env}}
+}
 
 func dur(name string, value time.Duration, usage, env string) cli.Flag {
 	f := &cli.DurationFlag{Name: name, Value: value, Usage: usage}

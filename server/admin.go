@@ -17,9 +17,10 @@ import (
 // the same code and answer the same JSON, so CLI output does not depend on
 // which was taken.
 type adminService struct {
-	store *store.Store
-	now   func() time.Time
-	log   *slog.Logger
+	store   *store.Store
+	now     func() time.Time
+	log     *slog.Logger
+	metrics *metrics // nil when running on the file directly
 }
 
 // AdminError is the error vocabulary of admin operations.
@@ -91,12 +92,13 @@ type TokenInfo struct {
 	ExpiresAt     time.Time `json:"expires_at"`
 	RevokedAt     time.Time `json:"revoked_at,omitzero"`
 	RevokedReason string    `json:"revoked_reason,omitempty"`
+	LastSeenBy    string    `json:"last_seen_by,omitempty"` // resource server that last introspected it
 }
 
 func tokenInfo(t store.Token) TokenInfo {
 	return TokenInfo{ID: t.ID, Prefix: t.Prefix, Kind: t.Kind, SubjectEmail: t.SubjectEmail, SubjectIssuer: t.SubjectIssuer,
 		ClientID: t.ClientID, DeviceLabel: t.DeviceLabel, CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt,
-		ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt, RevokedReason: t.RevokedReason}
+		ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt, RevokedReason: t.RevokedReason, LastSeenBy: t.LastSeenBy}
 }
 
 // UserRequest is user add / disable / enable / passwd.
@@ -178,6 +180,10 @@ func (a *adminService) ops() map[string]adminOp {
 		"client.remove": decodeOp(func(r ClientRequest) (any, error) { return r, a.store.RemoveClient(r.ID, a.now()) }),
 		"audit":         decodeOp(func(r AuditRequest) (any, error) { return a.store.Events(r.Since, r.Limit) }),
 		"check":         decodeOp(func(struct{}) (any, error) { return map[string]bool{"ok": true}, a.store.Check() }),
+		// Resource servers (resources.go).
+		"resource.add":    decodeOp(a.addResource),
+		"resource.list":   decodeOp(func(struct{}) (any, error) { return a.listResources() }),
+		"resource.remove": decodeOp(func(r ResourceRequest) (any, error) { return r, a.store.RemoveResourceServer(r.Name, a.now()) }),
 	}
 }
 
@@ -214,6 +220,7 @@ func (a *adminService) revoke(r RevokeRequest) (any, error) {
 		return nil, &AdminError{AdminNotFound, "no token with id " + r.TokenID + " (see gatehouse tokens list --all)"}
 	}
 	if err == nil {
+		a.metrics.tokenEvent("revoked", len(res.Revoked))
 		a.log.Info("admin revoke", slog.Int("revoked", len(res.Revoked)), slog.Int("already", res.AlreadyRevoked))
 	}
 	return res, err

@@ -145,6 +145,9 @@ func (a Admin) direct(op string, body []byte) ([]byte, error) {
 	if err := prepareDataDir(a.DataDir); err != nil {
 		return nil, err
 	}
+	if err := ensureKey(a.DataDir); err != nil {
+		return nil, err
+	}
 	st, err := store.Open(a.DataDir, store.Options{LockTimeout: 2 * time.Second})
 	if err != nil {
 		return nil, err

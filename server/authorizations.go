@@ -31,11 +31,14 @@ func (s *Server) handleListAuthorizations(w http.ResponseWriter, r *http.Request
 // names the presented one. Someone else's id answers 404, not 403, so ids
 // cannot be probed.
 func (s *Server) handleRevokeAuthorization(w http.ResponseWriter, r *http.Request, bc bearerCtx, id string) error {
-	if id == "self" {
-		id = bc.token.ID
-	}
 	f := store.RevokeFilter{TokenID: id, OwnerEmail: bc.token.SubjectEmail, OwnerIssuer: bc.token.SubjectIssuer,
 		Reason: "revoked by holder", Actor: bc.token.SubjectEmail, Now: s.now()}
+	if id == "self" {
+		// By the presented token's hash, not its id: a re-login may have
+		// rotated a new value into the id since this request authenticated,
+		// and that token is not the caller's to revoke.
+		f.TokenID, f.Hash, id = "", bc.token.Hash, bc.token.ID
+	}
 	res, err := s.store.Revoke(f)
 	if errors.Is(err, store.ErrNotFound) {
 		return statusErr(http.StatusNotFound, "not_found", "no such authorization")
@@ -43,6 +46,7 @@ func (s *Server) handleRevokeAuthorization(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
+	s.metrics.tokenEvent("revoked", len(res.Revoked))
 	s.log.Info("token revoked by its subject", "token_id", id)
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": len(res.Revoked) == 1, "token_id": id})
 	return nil

@@ -14,6 +14,9 @@ import (
 var (
 	errNoBearer     = &apiError{Status: http.StatusUnauthorized, Code: "unauthenticated", Description: "a bearer token is required", Bearer: true}
 	errInvalidToken = &apiError{Status: http.StatusUnauthorized, Code: "invalid_token", Description: "the token is invalid, expired or revoked", Bearer: true}
+	// errTokenExpired answers exactly like errInvalidToken; it is a separate
+	// value only so metrics can count expiries.
+	errTokenExpired = &apiError{Status: http.StatusUnauthorized, Code: "invalid_token", Description: "the token is invalid, expired or revoked", Bearer: true}
 )
 
 // bearerCtx is a request authenticated by a live token.
@@ -40,7 +43,8 @@ func (s *Server) withBearer(h bearerHandler) handler {
 	}
 }
 
-func (s *Server) authBearer(r *http.Request) (bearerCtx, error) {
+func (s *Server) authBearer(r *http.Request) (bc bearerCtx, err error) {
+	defer func() { s.metrics.bearerChecked(err) }()
 	raw, err := tokens.ParseBearer(r.Header.Get("Authorization"))
 	if errors.Is(err, tokens.ErrNoBearer) {
 		return bearerCtx{}, errNoBearer
@@ -48,6 +52,13 @@ func (s *Server) authBearer(r *http.Request) (bearerCtx, error) {
 	if err != nil {
 		return bearerCtx{}, errInvalidToken
 	}
+	return s.liveToken(raw)
+}
+
+// liveToken resolves a presented token value (from a header, or an
+// introspection body) to its live row. Unknown, revoked and expired values
+// answer alike; an expired one is hard-expired on the way.
+func (s *Server) liveToken(raw string) (bearerCtx, error) {
 	kind, err := tokens.KindOf(raw)
 	if err != nil {
 		return bearerCtx{}, errInvalidToken
@@ -62,7 +73,7 @@ func (s *Server) authBearer(r *http.Request) (bearerCtx, error) {
 	}
 	if now := s.now(); !now.Before(t.ExpiresAt) {
 		s.hardExpire(h, t)
-		return bearerCtx{}, errInvalidToken
+		return bearerCtx{}, errTokenExpired
 	}
 	return bearerCtx{kind: kind, token: t}, nil
 }
@@ -76,6 +87,7 @@ func (s *Server) hardExpire(h tokens.Hash, t store.Token) {
 		return
 	}
 	if done {
+		s.metrics.tokenEvent("hard_expired", 1)
 		s.log.Info("token hard-expired", slog.String("token_id", t.ID))
 	}
 }

@@ -36,8 +36,22 @@ type Config struct {
 	MaxPendingCodes int
 	// TrustedProxies may set X-Forwarded-For / Forwarded / X-Forwarded-Proto.
 	TrustedProxies []netip.Prefix
+	// HoldPolls lets a pending poll wait up to its interval for the answer.
+	HoldPolls bool
+	// MaxHeldPolls bounds the polls held at once; 0 means DefaultMaxHeldPolls.
+	MaxHeldPolls int
 	// Limits are the request budgets; zero means DefaultLimits.
 	Limits Limits
+	// SSO is the external single sign-on branch; zero means off.
+	SSO SSOConfig
+	// TLSCert and TLSKey, both or neither, serve the public listener over
+	// TLS (reloaded when the files change).
+	TLSCert, TLSKey string
+	// MetricsListen, when set, serves /metrics there instead of on Listen.
+	MetricsListen string
+	// ServiceDocumentation is the RFC 8414 service_documentation URL;
+	// empty: the approval page.
+	ServiceDocumentation string
 
 	Logger *slog.Logger
 	Out    io.Writer // where the one-time admin password is printed
@@ -56,6 +70,7 @@ const (
 	DefaultPruneEvery      = 24 * time.Hour
 	DefaultClientID        = "gatehouse-cli"
 	DefaultMaxPendingCodes = 1000
+	DefaultMaxHeldPolls    = 10000
 )
 
 // ErrConfig wraps every configuration problem that stops start-up.
@@ -84,6 +99,9 @@ func (c *Config) Validate() error {
 	if c.AdminEmail == "" {
 		c.AdminEmail = "admin@localhost"
 	}
+	if c.MaxHeldPolls <= 0 {
+		c.MaxHeldPolls = DefaultMaxHeldPolls
+	}
 	if c.MaxPendingCodes <= 0 {
 		c.MaxPendingCodes = DefaultMaxPendingCodes
 	}
@@ -97,6 +115,8 @@ func (c *Config) Validate() error {
 		daysIn("token-ttl-days", c.TokenTTLDays),
 		daysIn("external-token-ttl-days", c.ExternalTTLDays),
 		c.checkPublicURL(),
+		c.SSO.validate(),
+		c.checkTLS(),
 	}
 	return errors.Join(checks...)
 }

@@ -205,13 +205,56 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, h tokens.Hash, cli
 		ae.Interval = int(iv / time.Second)
 		return &ae
 	}
-	switch dc.Status {
-	case store.StatusPending:
+	return s.answer(w, r, h, dc, s.cfg.HoldPolls)
+}
+
+// answer replies to a paced poll by the code's state; a pending code may be
+// held until it is resolved.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, h tokens.Hash, dc store.DeviceCode, mayHold bool) error {
+	switch {
+	case dc.Expired(s.now()):
+		return errExpiredToken
+	case dc.Status == store.StatusPending && mayHold:
+		return s.hold(w, r, h, dc)
+	case dc.Status == store.StatusPending:
 		return errPending
-	case store.StatusDenied:
+	case dc.Status == store.StatusDenied:
 		return errAccessDenied
 	}
 	return s.mint(w, r, h, dc)
+}
+
+// hold waits for the code to be resolved (or the interval to pass, or the
+// client to leave, or shutdown), then answers from the state it finds.
+func (s *Server) hold(w http.ResponseWriter, r *http.Request, h tokens.Hash, dc store.DeviceCode) error {
+	wait := holdFor(time.Duration(dc.Interval)*time.Second, dc.ExpiresAt, s.now())
+	resolved, ok := s.holds.acquire(h)
+	if !ok {
+		return errPending
+	}
+	defer s.holds.release(h)
+	// Read again after registering, so a resolution in between is not missed.
+	if dc, err := s.store.DeviceCodeByHash(h); err != nil || dc.Status != store.StatusPending || wait <= 0 {
+		return s.reanswer(w, r, h, dc, err)
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-resolved:
+	case <-t.C:
+	case <-s.stop:
+	case <-r.Context().Done():
+		return errPending
+	}
+	dc, err := s.store.DeviceCodeByHash(h)
+	return s.reanswer(w, r, h, dc, err)
+}
+
+func (s *Server) reanswer(w http.ResponseWriter, r *http.Request, h tokens.Hash, dc store.DeviceCode, err error) error {
+	if err != nil {
+		return pollError(err)
+	}
+	return s.answer(w, r, h, dc, false)
 }
 
 // mint consumes an approved code and answers with the token. The plaintext
@@ -232,6 +275,7 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request, h tokens.Hash, dc 
 		return pollError(err)
 	}
 	s.pacer.forget(h)
+	s.metrics.tokenIssued(iss.Rotated)
 	s.log.Info("token issued", slog.String("token_id", iss.Token.ID), slog.String("hash", th.Short()),
 		slog.String("client_id", dc.ClientID), slog.Bool("rotated", iss.Rotated))
 	body, err := s.tokenResponse(plain, kind, iss.Token)
@@ -303,6 +347,7 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request, _ httprout
 		"client_name": name, "device_label": dc.DeviceLabel, "requester_ip": dc.RequesterIP,
 		"age_seconds": int(now.Sub(dc.CreatedAt) / time.Second), "created_at": dc.CreatedAt.UTC(),
 		"expires_in_remaining": int(dc.ExpiresAt.Sub(now) / time.Second),
+		"sso":                  s.cfg.SSO.Enabled(),
 	})
 	return nil
 }

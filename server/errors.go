@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+
+	"gatehouse/store"
 )
 
 // apiError is every error a client may see: an OAuth-style code, a fixed
@@ -41,11 +43,16 @@ var (
 )
 
 // writeError is the one place an error becomes a response. Errors that are
-// not apiErrors are internal: logged here, answered as a bare 500.
+// not apiErrors are internal: logged here, answered as a bare 500, except a
+// write the disk refused, answered 503 (diskFault, faults.go).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
-	if !errors.As(err, &ae) {
-		s.log.Error("request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+	if !errors.As(err, &ae) && store.IsDiskFault(err) {
+		ae = s.diskFault(r, err)
+	}
+	if ae == nil {
+		s.log.Error("request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("request_id", requestID(r)), slog.Any("err", err))
 		ae = errInternal
 	}
 	h := w.Header()

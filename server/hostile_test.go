@@ -23,7 +23,8 @@ func hostileCases() []hostileCase {
 	huge := "client_id=" + strings.Repeat("a", 1<<20)
 	cases := []hostileCase{}
 	for _, path := range []string{"/v1/oauth/device/code", "/v1/oauth/device/token", "/console/api/login",
-		"/console/api/oauth/device/approve", "/console/api/oauth/device/deny", "/console/api/logout"} {
+		"/console/api/oauth/device/approve", "/console/api/oauth/device/deny", "/console/api/logout",
+		"/v1/oauth/revoke", "/v1/oauth/introspect"} {
 		cases = append(cases,
 			hostileCase{"wrong content type", "POST", path, "text/plain", "client_id=gatehouse-cli", nil},
 			hostileCase{"no content type", "POST", path, "", "client_id=gatehouse-cli", nil},
@@ -42,7 +43,8 @@ func hostileCases() []hostileCase {
 	}
 	for _, path := range []string{"/v1/oauth/device/lookup?user_code=%00%ff", "/v1/oauth/device/lookup?user_code=a&user_code=b",
 		"/v1/oauth/device/lookup?user_code=" + strings.Repeat("B", 5000), "/v1/oauth/device/lookup?user_code=<script>",
-		"/v1/oauth/device/lookup?%zz", "/v1/me", "/console/api/session", "/nope", "/v1/oauth/authorizations/self"} {
+		"/v1/oauth/device/lookup?%zz", "/v1/me", "/console/api/session", "/nope", "/v1/oauth/authorizations/self",
+		"/v1/auth/verify", "/v1/auth/verify?scope=a&scope=b", "/v1/auth/verify?%zz"} {
 		cases = append(cases, hostileCase{"query or missing credentials", "GET", path, "", "", nil})
 	}
 	for _, auth := range []string{"Bearer", "Bearer ", "Basic Zm9vOmJhcg==", "Bearer dfoa_short", "Bearer " + strings.Repeat("x", 5000),

@@ -26,6 +26,7 @@ type Limits struct {
 	Bearer          ratelimit.Limit // bearer routes, per token id
 	SignInIP        ratelimit.Limit // failed sign-ins, per client IP
 	SignInEmail     ratelimit.Limit // failed sign-ins, per email
+	SSOInitiate     ratelimit.Limit // SSO hand-offs started (each calls the ACS), per client IP
 }
 
 // userCodeSpace is the number of possible user codes: 20^8.
@@ -63,6 +64,7 @@ func DefaultLimits(codeTTL time.Duration, maxPending int) Limits {
 		Bearer:          perMinute("bearer", ratelimit.ScopeTokenID, 6000, 600),
 		SignInIP:        perMinute("signin_ip", ratelimit.ScopeIP, 10, 20),
 		SignInEmail:     perMinute("signin_email", ratelimit.ScopeSubjectEmail, 5, 10),
+		SSOInitiate:     perMinute("sso_initiate", ratelimit.ScopeIP, 30, 30),
 	}
 }
 
@@ -70,7 +72,7 @@ func DefaultLimits(codeTTL time.Duration, maxPending int) Limits {
 // one list.
 func (l *Limits) fields() []*ratelimit.Limit {
 	return []*ratelimit.Limit{&l.DeviceCode, &l.GuessIP, &l.GuessGlobal, &l.ApproveAccount, &l.ApproveSession,
-		&l.ApproveExternal, &l.Bearer, &l.SignInIP, &l.SignInEmail}
+		&l.ApproveExternal, &l.Bearer, &l.SignInIP, &l.SignInEmail, &l.SSOInitiate}
 }
 
 // Validate names every misconfigured limit.
@@ -129,6 +131,7 @@ func errRateLimited(retry time.Duration) error {
 // allow spends one request from a budget, or answers 429.
 func (s *Server) allow(lim ratelimit.Limit, parts ...string) error {
 	if ok, retry := s.limiter.Allow(lim, parts...); !ok {
+		s.metrics.limited(lim.Name)
 		return errRateLimited(retry)
 	}
 	return nil
@@ -138,6 +141,7 @@ func (s *Server) allow(lim ratelimit.Limit, parts ...string) error {
 // spending it; charge spends it after a failure.
 func (s *Server) checkFailures(lim ratelimit.Limit, parts ...string) error {
 	if ok, retry := s.limiter.Check(lim, parts...); !ok {
+		s.metrics.limited(lim.Name)
 		return errRateLimited(retry)
 	}
 	return nil

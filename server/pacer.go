@@ -52,6 +52,12 @@ func (p *pacer) poll(h tokens.Hash, now time.Time, base time.Duration, expires t
 	}
 	gap := now.Sub(st.last)
 	switch {
+	case gap < 0:
+		// The clock stepped back (time.Now's monotonic reading never does,
+		// an injected or wall clock can): start a fresh window instead of
+		// slowing the code until the clock catches up with st.last.
+		st.last, st.pairUsed = now, false
+		return 0
 	case gap >= st.interval-paceSlack:
 		st.last, st.pairUsed = now, false
 		return 0

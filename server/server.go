@@ -29,6 +29,12 @@ type Server struct {
 	key   []byte
 	pacer *pacer
 	usage *usage
+	holds *holds
+
+	metrics    *metrics // Prometheus registry and counters (metrics.go)
+	metricsSrv *http.Server
+	metricsLn  net.Listener
+	ready      readiness // cached /readyz store probe (health.go)
 
 	limiter *ratelimit.Limiter
 	ips     clientip.Resolver
@@ -49,7 +55,9 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, stop: make(chan struct{}),
-		limiter: ratelimit.New(ratelimit.Config{Now: cfg.Now}), ips: clientip.Resolver{Trusted: cfg.TrustedProxies}}
+		limiter: ratelimit.New(ratelimit.Config{Now: cfg.Now}), ips: clientip.Resolver{Trusted: cfg.TrustedProxies},
+		holds: newHolds(cfg.MaxHeldPolls)}
+	s.metrics = newMetrics(s)
 	if err := s.open(); err != nil {
 		return nil, err
 	}
@@ -65,7 +73,7 @@ func (s *Server) open() (err error) {
 	if s.key, err = loadOrCreateKey(s.cfg.DataDir, s.cfg.SecretKey); err != nil {
 		return err
 	}
-	if s.store, err = store.Open(s.cfg.DataDir, store.Options{}); err != nil {
+	if s.store, err = store.Open(s.cfg.DataDir, store.Options{OnResolved: s.holds.resolved}); err != nil {
 		return err
 	}
 	defer func() {
@@ -80,13 +88,19 @@ func (s *Server) open() (err error) {
 	if s.ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
+	if err = s.listenTLS(); err != nil {
+		return err
+	}
+	if err = s.listenMetrics(); err != nil {
+		return err
+	}
 	if s.cfg.PublicURL == "" {
-		s.cfg.PublicURL = "http://" + publicHost(s.ln.Addr().String())
+		s.cfg.PublicURL = s.scheme() + "://" + publicHost(s.ln.Addr().String())
 	}
 	if err = s.bootstrap(); err != nil {
 		return err
 	}
-	s.admin, err = listenAdmin(s.cfg.DataDir, &adminService{store: s.store, now: s.now, log: s.log})
+	s.admin, err = listenAdmin(s.cfg.DataDir, &adminService{store: s.store, now: s.now, log: s.log, metrics: s.metrics})
 	return err
 }
 
@@ -103,6 +117,7 @@ func (s *Server) serve() {
 	}
 	s.goBackground(func() { s.http.Serve(s.ln) })
 	s.goBackground(s.admin.serve)
+	s.serveMetrics()
 	s.goBackground(s.sweepLoop)
 	s.goBackground(s.usageLoop)
 	s.goBackground(func() { s.limiter.Run(ctxUntil(s.stop), time.Minute) })
@@ -138,7 +153,7 @@ func (s *Server) Close() error {
 		close(s.stop)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		err = s.http.Shutdown(ctx)
+		err = errors.Join(s.http.Shutdown(ctx), s.closeMetrics(ctx))
 		s.admin.shutdown(ctx)
 		s.bg.Wait()
 		s.flushUsage()
@@ -154,6 +169,9 @@ func (s *Server) closeListeners() {
 	}
 	if s.admin != nil {
 		s.admin.ln.Close()
+	}
+	if s.metricsLn != nil {
+		s.metricsLn.Close()
 	}
 }
 

@@ -4,43 +4,61 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"gatehouse/store"
 )
 
-// usageEvery is how often a token's last_used_at may be written.
+// usageEvery is how often a token's use may be written, per token and
+// observer (a bearer use, or one resource server's introspection).
 const usageEvery = time.Minute
 
-// usage batches last_used_at writes off the request path: a bearer check
-// only notes the time in memory (at most once a minute per token), and a
-// background loop writes the notes in one transaction.
+// usage batches last_used_at and last_seen_by writes off the request path: a
+// bearer check or an introspection only notes the time in memory (at most
+// once a minute per token and observer), and a background loop writes the
+// notes in one transaction.
 type usage struct {
 	mu      sync.Mutex
-	pending map[string]time.Time // to write
-	noted   map[string]time.Time // last noted, to skip repeats within usageEvery
+	pending map[string]store.TokenUse // by token id, to write
+	noted   map[string]time.Time      // by token id and observer, to skip repeats within usageEvery
 }
 
 func newUsage() *usage {
-	return &usage{pending: map[string]time.Time{}, noted: map[string]time.Time{}}
+	return &usage{pending: map[string]store.TokenUse{}, noted: map[string]time.Time{}}
 }
 
-// touch notes a use; cheap, and a no-op within usageEvery of the last note.
-func (u *usage) touch(id string, now time.Time) {
+// touch notes a bearer use; cheap, and a no-op within usageEvery of the
+// last note.
+func (u *usage) touch(id string, now time.Time) { u.note(id, "", now) }
+
+// seen notes that resource server rs introspected the token: a use, and
+// who saw it last.
+func (u *usage) seen(id, rs string, now time.Time) { u.note(id, rs, now) }
+
+func (u *usage) note(id, rs string, now time.Time) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if last, ok := u.noted[id]; ok && now.Sub(last) < usageEvery {
+	key := id + "\x00" + rs
+	if last, ok := u.noted[key]; ok && now.Sub(last) < usageEvery {
 		return
 	}
-	u.noted[id], u.pending[id] = now, now
+	u.noted[key] = now
+	p := u.pending[id]
+	p.At = now
+	if rs != "" {
+		p.Resource, p.SeenAt = rs, now
+	}
+	u.pending[id] = p
 }
 
 // take hands over the pending notes and forgets stale ones.
-func (u *usage) take(now time.Time) map[string]time.Time {
+func (u *usage) take(now time.Time) map[string]store.TokenUse {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	out := u.pending
-	u.pending = map[string]time.Time{}
-	for id, at := range u.noted {
+	u.pending = map[string]store.TokenUse{}
+	for key, at := range u.noted {
 		if now.Sub(at) >= usageEvery {
-			delete(u.noted, id)
+			delete(u.noted, key)
 		}
 	}
 	return out
@@ -48,8 +66,8 @@ func (u *usage) take(now time.Time) map[string]time.Time {
 
 // flushUsage writes pending notes; called by the loop and at shutdown.
 func (s *Server) flushUsage() {
-	if err := s.store.TouchTokens(s.usage.take(s.now())); err != nil {
-		s.log.Error("writing last_used_at failed", slog.Any("err", err))
+	if err := s.store.RecordUses(s.usage.take(s.now())); err != nil {
+		s.log.Error("writing token usage failed", slog.Any("err", err))
 	}
 }
 

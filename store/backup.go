@@ -61,9 +61,15 @@ func (s *Store) Check() error {
 
 // CheckFile opens a bbolt file read-only and checks it and its schema.
 func CheckFile(path string) error {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("check %s: %w", path, err)
+	}
+	if err := validateFile(path); err != nil {
+		return err
+	}
+	db, err := openBolt(path, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return openError(path, err)
 	}
 	defer db.Close()
 	return db.View(func(tx *bolt.Tx) error {

@@ -112,6 +112,9 @@ func (s *Store) ResolveDeviceCode(r Resolution) (DeviceCode, error) {
 		return appendEvent(tx, Event{At: r.Now, Type: evType, Actor: subj.Email,
 			Subject: subj.Issuer, Client: dc.ClientID, IP: r.IP, Detail: "device " + dc.DeviceLabel})
 	})
+	if err == nil && s.onResolved != nil {
+		s.onResolved(dc.Hash)
+	}
 	return dc, err
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"gatehouse/tokens"
 )
 
 // Sentinel errors. Callers test them with errors.Is.
@@ -64,8 +66,9 @@ var allBuckets = [][]byte{
 
 // Store is the bbolt-backed state of one Gatehouse.
 type Store struct {
-	db     *bolt.DB
-	writes *committer // group commit for hot-path writes; nil when read-only
+	db         *bolt.DB
+	onResolved func(tokens.Hash)
+	writes     *committer // group commit for hot-path writes; nil when read-only
 }
 
 // Options tune Open.
@@ -74,6 +77,9 @@ type Options struct {
 	LockTimeout time.Duration
 	// ReadOnly opens the file for reading only (check, listing).
 	ReadOnly bool
+	// OnResolved, when set, is called after a code's approval or denial
+	// has committed, so held polls can answer at once.
+	OnResolved func(deviceHash tokens.Hash)
 }
 
 // Open opens (creating if needed) the bbolt file in dir and migrates it to
@@ -83,14 +89,17 @@ func Open(dir string, opt Options) (*Store, error) {
 		opt.LockTimeout = 2 * time.Second
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, ReadOnly: opt.ReadOnly})
+	if err := validateFile(path); err != nil { // before bbolt maps it (faults.go)
+		return nil, err
+	}
+	db, err := openBolt(path, &bolt.Options{Timeout: opt.LockTimeout, ReadOnly: opt.ReadOnly})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, lockedError(dir)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, openError(path, err)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, onResolved: opt.OnResolved}
 	if opt.ReadOnly {
 		err = s.checkVersion()
 	} else {

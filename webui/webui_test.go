@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-var pageNames = []string{"device", "signin"}
+var pageNames = []string{"device", "signin", "devices", "admin"}
 
 // tag is one start tag found in a page.
 type tag struct {
@@ -112,12 +112,18 @@ func TestPagesHaveNoInlineScriptOrStyle(t *testing.T) {
 
 func TestPagesReferenceOnlyOwnAssets(t *testing.T) {
 	for _, name := range pageNames {
-		_, tags := mustPage(t, name)
+		page, tags := mustPage(t, name)
 		for _, tg := range tags {
 			for _, attr := range []string{"src", "href", "action"} {
 				v, has := tg.attrs[attr]
 				if !has {
 					continue
+				}
+				if frag, ok := strings.CutPrefix(v, "#"); ok && attr == "href" {
+					if !strings.Contains(page, `id="`+frag+`"`) {
+						t.Errorf("%s: href=%q points at no element on the page", name, v)
+					}
+					continue // a skip link within the page
 				}
 				if !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") {
 					t.Errorf("%s: %s=%q is not a same-origin path", name, attr, v)
@@ -209,7 +215,8 @@ func TestDeviceViews(t *testing.T) {
 		}
 	}
 	views := []string{"view-enter", "view-signin", "view-authorize", "view-success",
-		"view-denied", "view-invalid", "view-ratelimited", "view-error"}
+		"view-denied", "view-invalid", "view-ratelimited", "view-error",
+		"view-sso-authorize", "view-session-expired"}
 	visible := 0
 	for _, v := range views {
 		tg, ok := sections[v]
@@ -227,7 +234,8 @@ func TestDeviceViews(t *testing.T) {
 	if _, hidden := sections["view-enter"].attrs["hidden"]; hidden {
 		t.Error("view-enter is hidden at load")
 	}
-	for _, id := range []string{"user-code", "continue", "approve", "deny", "workspace", "signin-link", "signout"} {
+	for _, id := range []string{"user-code", "continue", "approve", "deny", "workspace", "signin-link", "signout",
+		"sso-link", "sso-approve", "sso-deny"} {
 		if !ids[id] {
 			t.Errorf("no element with id %q", id)
 		}
@@ -261,10 +269,74 @@ func TestScriptsAvoidUnsafeAPIs(t *testing.T) {
 }
 
 func TestStylesLoadNothingElse(t *testing.T) {
-	css := mustAsset(t, "app.css")
-	for _, f := range []string{"@import", "url(", "@font-face"} {
-		if strings.Contains(css, f) {
-			t.Errorf("app.css: uses %q", f)
+	sheets, err := fs.Glob(Static(), "*.css")
+	if err != nil || len(sheets) < 2 {
+		t.Fatalf("style sheets %v, %v; want app.css and console.css at least", sheets, err)
+	}
+	for _, name := range sheets {
+		css := mustAsset(t, name)
+		for _, f := range []string{"@import", "url(", "@font-face"} {
+			if strings.Contains(css, f) {
+				t.Errorf("%s: uses %q", name, f)
+			}
+		}
+	}
+}
+
+// Every embedded page is in pageNames, so each gets the checks above.
+func TestEveryPageIsChecked(t *testing.T) {
+	embedded, err := fs.Glob(files, "pages/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := map[string]bool{}
+	for _, name := range pageNames {
+		checked["pages/"+name+".html"] = true
+	}
+	for _, p := range embedded {
+		if !checked[p] {
+			t.Errorf("%s is embedded but not in pageNames, so no check runs on it", p)
+		}
+	}
+	if len(embedded) != len(pageNames) {
+		t.Errorf("pageNames %v, embedded pages %v", pageNames, embedded)
+	}
+}
+
+// The console pages show only their loading view until the script knows
+// who is signed in; the browser tests rely on these views and ids.
+func TestConsoleViews(t *testing.T) {
+	pages := map[string]struct{ views, ids []string }{
+		"devices": {
+			views: []string{"view-loading", "view-signin", "view-list", "view-error"},
+			ids:   []string{"device-list", "revoke-all", "confirm-all", "confirm-all-yes", "confirm-all-no", "device-template", "nav-admin"},
+		},
+		"admin": {
+			views: []string{"view-loading", "view-signin", "view-forbidden", "view-error", "view-admin"},
+			ids: []string{"filter-form", "filter-email", "filter-client", "filter-issuer", "tokens-body", "audit-body",
+				"chart-svg", "daily-body", "stat-file-bytes", "nav-admin"},
+		},
+	}
+	for name, want := range pages {
+		_, tags := mustPage(t, name)
+		hidden := map[string]bool{}
+		ids := map[string]bool{}
+		for _, tg := range tags {
+			id := tg.attrs["id"]
+			ids[id] = true
+			_, hidden[id] = tg.attrs["hidden"]
+		}
+		for _, v := range want.views {
+			if !ids[v] {
+				t.Errorf("%s: no view %q", name, v)
+			} else if hidden[v] != (v != "view-loading") {
+				t.Errorf("%s: view %q hidden=%v at load; only view-loading may show", name, v, hidden[v])
+			}
+		}
+		for _, id := range want.ids {
+			if !ids[id] {
+				t.Errorf("%s: no element with id %q", name, id)
+			}
 		}
 	}
 }

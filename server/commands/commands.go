@@ -50,6 +50,10 @@ func Serve(c *cli.Context) error {
 	if err := networkConfig(c, &cfg); err != nil {
 		return cli.Exit("gatehouse: "+err.Error(), ExitUsage)
 	}
+	if cfg.SSO, err = ssoConfig(c); err != nil {
+		return cli.Exit("gatehouse: "+err.Error(), ExitUsage)
+	}
+	opsConfig(c, &cfg)
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := server.Run(ctx, cfg); err != nil {
@@ -125,6 +129,7 @@ func networkConfig(c *cli.Context, cfg *server.Config) error {
 	if cfg.TrustedProxies, err = clientip.ParseTrusted(c.String("trusted-proxies")); err != nil {
 		return err
 	}
+	cfg.HoldPolls, cfg.MaxHeldPolls = c.Bool("hold-polls"), c.Int("max-held-polls")
 	cfg.MaxPendingCodes = c.Int("max-pending-codes")
 	if cfg.MaxPendingCodes < 1 {
 		return fmt.Errorf("--max-pending-codes must be at least 1")
@@ -136,4 +141,14 @@ func networkConfig(c *cli.Context, cfg *server.Config) error {
 		}
 	}
 	return nil
+}
+
+// ssoConfig reads the --sso-* flags; server.Config.Validate judges them.
+func ssoConfig(c *cli.Context) (server.SSOConfig, error) {
+	keys, err := server.ParseSSOKeys(c.String("sso-keys"))
+	if err != nil {
+		return server.SSOConfig{}, err
+	}
+	return server.SSOConfig{ACSURL: c.String("sso-acs-url"), Keys: keys, ActiveKID: c.String("sso-active-kid"),
+		Issuers: server.ParseList(c.String("sso-issuers")), RejectLocalEmail: c.Bool("sso-reject-local-email")}, nil
 }

@@ -31,6 +31,9 @@ func Login(c *cli.Context) error {
 	if label == "" {
 		label, _ = os.Hostname()
 	}
+	if c.Bool("qr") {
+		dc.OnStart = func(da deviceclient.DeviceAuth) { printQR(c.App.ErrWriter, da.VerificationURIComplete) }
+	}
 	tok, err := dc.Login(ctxOrBackground(c), label)
 	if err != nil {
 		return cli.Exit("gatehouse login: "+err.Error(), ExitFailure)

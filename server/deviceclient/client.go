@@ -25,6 +25,9 @@ type Client struct {
 	HTTP     *http.Client
 	Out      io.Writer // where instructions for the person go
 	Sleep    func(ctx context.Context, d time.Duration) error
+	// OnStart, when set, is called once the instructions are printed (the
+	// CLI draws a QR code of the complete URI there).
+	OnStart func(DeviceAuth)
 }
 
 // DeviceAuth is the answer to the start of a flow.
@@ -128,6 +131,9 @@ func (c *Client) Login(ctx context.Context, label string) (Token, error) {
 	fmt.Fprintf(c.Out, "! First copy your one-time code: %s\n", da.UserCode)
 	fmt.Fprintf(c.Out, "Open %s in a browser and enter it,\nor go straight to %s\n", da.VerificationURI, da.VerificationURIComplete)
 	fmt.Fprintf(c.Out, "Waiting for approval (the code expires in %d minutes)...\n", max(da.ExpiresIn/60, 1))
+	if c.OnStart != nil {
+		c.OnStart(da)
+	}
 	return c.Poll(ctx, da)
 }
 

@@ -5,11 +5,20 @@
 // the authorize view, where only a click on Authorize or Deny sends
 // POST /console/api/oauth/device/approve or .../deny. Nothing is ever
 // approved automatically, whatever the URL says.
+//
+// SSO branch (when the lookup says "sso": true): the sign-in view offers a
+// link to GET /v1/oauth/device/sso-initiate, a plain navigation through the
+// organization's identity provider. It comes back as /device?sso_verified=1
+// (the approval-grant cookie is set), or /device?sso_error=WORD. Then
+// GET /v1/oauth/device/approval-context and the lookup fill the SSO
+// authorize view, whose buttons send POST .../approve-external or
+// .../deny-external with the grant's CSRF token.
 (function () {
   'use strict';
 
   var G = window.Gatehouse;
-  var VIEWS = ['enter', 'signin', 'authorize', 'success', 'denied', 'invalid', 'ratelimited', 'error'];
+  var VIEWS = ['enter', 'signin', 'authorize', 'sso-authorize', 'session-expired', 'success', 'denied', 'invalid',
+    'ratelimited', 'error'];
   var ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
   var CODE_LENGTH = 8;
   var MAX_INPUT = 64;
@@ -20,6 +29,7 @@
     code: '', // the 8 normalized letters being handled
     lookup: null, // the lookup response for state.code
     session: null, // the session response while signed in
+    grant: null, // the approval-context response after SSO
     retryTimer: 0
   };
 
@@ -30,6 +40,7 @@
   var input = byId('user-code');
   var enterButton = byId('continue');
   var decisionButtons = [byId('approve'), byId('deny'), byId('signout'), byId('workspace')];
+  var ssoButtons = [byId('sso-approve'), byId('sso-deny')];
 
   // ---- Views ----
 
@@ -85,6 +96,11 @@
     var back = '/device?user_code=' + encodeURIComponent(state.code);
     byId('signin-code').textContent = formatCode(state.code);
     byId('signin-link').href = '/signin?next=' + encodeURIComponent(back);
+    var sso = Boolean(state.lookup && state.lookup.sso === true);
+    byId('sso-link').href = ssoInitiateURL(state.code);
+    byId('sso-link').hidden = !sso;
+    byId('signin-link').textContent = sso ? 'Sign in with a local account' : 'Sign in';
+    byId('signin-link').classList.toggle('secondary', sso);
     show('signin');
   }
 
@@ -354,12 +370,128 @@
     return 'in ' + G.plural(Math.ceil(s / 60), 'minute');
   }
 
+  // ---- The SSO branch ----
+
+  function ssoInitiateURL(code) {
+    return '/v1/oauth/device/sso-initiate?user_code=' + encodeURIComponent(code);
+  }
+
+  // SSO_ERRORS explains each fixed word /v1/device/sso-complete may send.
+  var SSO_ERRORS = {
+    invalid_assertion: 'The sign-in from your organization could not be verified. Start again from the code in your terminal.',
+    assertion_expired: 'The sign-in with your organization took too long and expired. Start again from the code in your terminal.',
+    issuer_not_allowed: 'Your organization’s identity provider is not allowed to approve devices on this Gatehouse.',
+    missing_email: 'Your organization’s sign-in did not say who you are (no email address), so it cannot approve a device.',
+    assertion_replayed: 'That sign-in was already used. Start again from the code in your terminal.',
+    local_account: 'Your email belongs to a local Gatehouse account. Sign in with that account instead of single sign-on.'
+  };
+
+  function showSSOError(word) {
+    window.history.replaceState(null, '', window.location.pathname);
+    if (word === 'code_expired') {
+      showInvalid();
+      return;
+    }
+    var known = Object.prototype.hasOwnProperty.call(SSO_ERRORS, word);
+    showError(known ? SSO_ERRORS[word] : GENERIC_ERROR, { data: { error: word } });
+  }
+
+  function showSessionExpired() {
+    state.grant = null;
+    var again = byId('sso-again');
+    again.hidden = state.code === '';
+    again.href = ssoInitiateURL(state.code);
+    show('session-expired');
+  }
+
+  // loadSSOContext runs on the return from the identity provider: who
+  // signed in (the grant cookie), then the code's details.
+  async function loadSSOContext() {
+    var r = await G.fetchJSON('GET', '/v1/oauth/device/approval-context');
+    if (r.status === 401) {
+      showSessionExpired();
+      return;
+    }
+    if (r.status !== 200 || !isGrant(r.data)) {
+      showFailure(r);
+      return;
+    }
+    state.grant = r.data;
+    state.code = normalizeCode(r.data.user_code);
+    var l = await G.fetchJSON('GET', '/v1/oauth/device/lookup?user_code=' + encodeURIComponent(state.code));
+    if (l.status === 429) {
+      showRateLimited(l.retryAfter);
+      return;
+    }
+    if (l.status !== 200 || !(l.data && l.data.valid === true)) {
+      if (l.status === 400 || l.status === 404 || l.status === 200) {
+        showInvalid();
+      } else {
+        showFailure(l);
+      }
+      return;
+    }
+    state.lookup = l.data;
+    document.title = formatCode(state.code) + ' · ' + BASE_TITLE;
+    renderSSOAuthorize();
+    show('sso-authorize');
+  }
+
+  function isGrant(data) {
+    return Boolean(data && typeof data.subject_email === 'string' && typeof data.subject_issuer === 'string' &&
+      typeof data.user_code === 'string' && typeof data.csrf_token === 'string');
+  }
+
+  function renderSSOAuthorize() {
+    var lookup = state.lookup;
+    var clientName = text(lookup.client_name) || text(lookup.client_id) || 'Unknown application';
+    var clientId = text(lookup.client_id);
+    byId('sso-email').textContent = state.grant.subject_email;
+    byId('sso-issuer').textContent = state.grant.subject_issuer;
+    byId('sso-client-name').textContent = clientName;
+    byId('sso-client-id').textContent = clientId && clientId !== clientName ? '(' + clientId + ')' : '';
+    var device = byId('sso-device-label');
+    device.textContent = text(lookup.device_label) || 'unnamed device';
+    device.classList.toggle('muted', !text(lookup.device_label));
+    byId('sso-requester-ip').textContent = text(lookup.requester_ip) || 'unknown';
+    byId('sso-requested-age').textContent = requestedAgo(lookup.age_seconds);
+    byId('sso-expires-in').textContent = expiresIn(lookup.expires_in_remaining);
+    byId('sso-code').textContent = formatCode(state.code);
+    G.setBusy(ssoButtons, false);
+  }
+
+  async function decideSSO(kind) {
+    if (byId('sso-approve').disabled) {
+      return;
+    }
+    G.setBusy(ssoButtons, true);
+    byId('sso-authorize-status').textContent = kind === 'approve' ? 'Approving…' : 'Denying…';
+    var r = await G.fetchJSON('POST', '/v1/oauth/device/' + kind + '-external', {
+      body: { user_code: state.code },
+      csrf: state.grant.csrf_token
+    });
+    byId('sso-authorize-status').textContent = '';
+    if (r.status === 200) {
+      // The grant is spent: a reload must not come back to this view.
+      window.history.replaceState(null, '', window.location.pathname);
+      show(kind === 'approve' ? 'success' : 'denied');
+      return;
+    }
+    G.setBusy(ssoButtons, false);
+    if (r.status === 401) {
+      showSessionExpired();
+      return;
+    }
+    showDecisionFailure(r);
+  }
+
   // ---- Starting over ----
 
   function restart() {
     window.clearTimeout(state.retryTimer);
     state.lookup = null;
     state.session = null;
+    state.grant = null;
     document.title = BASE_TITLE;
     window.history.replaceState(null, '', window.location.pathname);
     setEnterBusy(false);
@@ -378,11 +510,20 @@
   byId('restart-invalid').addEventListener('click', restart);
   byId('restart-error').addEventListener('click', restart);
   byId('retry').addEventListener('click', restart);
+  byId('restart-expired').addEventListener('click', restart);
+  byId('sso-approve').addEventListener('click', function () { decideSSO('approve'); });
+  byId('sso-deny').addEventListener('click', function () { decideSSO('deny'); });
 
   // A code in the URL (verification_uri_complete) is filled in and looked
   // up, never approved: the person still has to press Authorize.
-  var fromURL = new URLSearchParams(window.location.search).get('user_code');
-  if (fromURL) {
+  // The return from SSO is read first; it never approves by itself either.
+  var query = new URLSearchParams(window.location.search);
+  var fromURL = query.get('user_code');
+  if (query.get('sso_error')) {
+    showSSOError(query.get('sso_error'));
+  } else if (query.get('sso_verified')) {
+    loadSSOContext();
+  } else if (fromURL) {
     submitCode(fromURL);
   } else {
     input.focus();

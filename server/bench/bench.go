@@ -1,0 +1,251 @@
+// Package bench is Gatehouse's load generator: `gatehouse bench` starts a
+// real server in-process on a temporary data directory and loopback, seeds
+// it, drives HTTP load per scenario with a keep-alive client pool, and
+// measures each scenario's baseline in the same run (a bare net/http handler
+// answering the same bytes, bbolt Batch and Update loops on the same disk),
+// so every figure is reported as a ratio that does not depend on the
+// machine. The targets are those of issue 7; docs/BENCHMARKS.md holds a run.
+//
+// It must never be imported by the server: it reaches into the bbolt file
+// only to seed fixtures (seed.go, clearly bench-only).
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Options are `gatehouse bench`'s flags.
+type Options struct {
+	Duration    time.Duration // measured time per run (each scenario and each baseline)
+	Concurrency int           // workers (and pooled connections)
+	Tokens      int           // live tokens seeded for the bearer and introspection scenarios
+	Scenarios   []string      // names; empty means DefaultScenarios
+	// Scale adds the scale scenario: ScaleTokens live and as many expired
+	// tokens, 100k pending codes, a prune under load. Minutes; not for CI.
+	Scale       bool
+	ScaleTokens int
+	// NoHoldPolls runs the server without held polls (serve holds them by
+	// default). poll-max always runs without them: it measures the
+	// immediate answer's capacity.
+	NoHoldPolls bool
+	// CPUProfileDir, when set, receives one CPU profile per scenario
+	// (NAME.pprof), taken while Gatehouse is under load. The load generator
+	// runs in the same process, so filter with -focus=gatehouse/server.
+	CPUProfileDir string
+	// TempDir is where the data directory and baseline files go (default:
+	// the system temp dir); the disk under it is the disk measured.
+	TempDir string
+	// Progress receives one line per step; nil means silent.
+	Progress io.Writer `json:"-"`
+}
+
+// Scenario names, in the order they run.
+const (
+	ScenarioBearer      = "bearer"
+	ScenarioForwardAuth = "forward-auth"
+	ScenarioIntrospect  = "introspect"
+	ScenarioPoll        = "poll"
+	ScenarioPollMax     = "poll-max"
+	ScenarioCreate      = "create"
+	ScenarioFlow        = "flow"
+	ScenarioApproval    = "approval"
+	ScenarioScale       = "scale"
+)
+
+// DefaultScenarios run when none are named; scale runs only when asked.
+var DefaultScenarios = []string{ScenarioBearer, ScenarioForwardAuth, ScenarioIntrospect, ScenarioPoll, ScenarioPollMax,
+	ScenarioCreate, ScenarioFlow, ScenarioApproval}
+
+// ErrOptions is a bad option value.
+var ErrOptions = errors.New("bad bench option")
+
+func (o *Options) fill() error {
+	if o.Duration <= 0 {
+		o.Duration = 10 * time.Second
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 64
+	}
+	if o.Tokens <= 0 {
+		o.Tokens = 100_000
+	}
+	if o.ScaleTokens <= 0 {
+		o.ScaleTokens = 1_000_000
+	}
+	if len(o.Scenarios) == 0 {
+		o.Scenarios = slices.Clone(DefaultScenarios)
+	}
+	if o.Scale && !slices.Contains(o.Scenarios, ScenarioScale) {
+		o.Scenarios = append(o.Scenarios, ScenarioScale)
+	}
+	if slices.Contains(o.Scenarios, ScenarioScale) && !slices.Contains(o.Scenarios, ScenarioBearer) {
+		// Scale compares its bearer figure with the --tokens one.
+		o.Scenarios = append([]string{ScenarioBearer}, o.Scenarios...)
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	known := append(slices.Clone(DefaultScenarios), ScenarioScale)
+	for _, s := range o.Scenarios {
+		if !slices.Contains(known, s) {
+			return fmt.Errorf("%w: unknown scenario %q (known: %s)", ErrOptions, s, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+// Run executes the scenarios and returns the report. Each scenario that
+// fails to run is reported with its error instead of stopping the others.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	if err := opts.fill(); err != nil {
+		return nil, err
+	}
+	root, err := os.MkdirTemp(opts.TempDir, "gatehouse-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(root)
+	rep := &Report{Machine: thisMachine(), Options: opts, Started: time.Now()}
+	if needsMain(opts.Scenarios) {
+		if err := runMain(ctx, opts, filepath.Join(root, "main"), rep); err != nil {
+			return rep, err
+		}
+	}
+	if slices.Contains(opts.Scenarios, ScenarioScale) {
+		if err := runScale(ctx, opts, filepath.Join(root, "scale"), rep); err != nil {
+			return rep, err
+		}
+	}
+	return rep, ctx.Err()
+}
+
+func needsMain(names []string) bool {
+	return slices.ContainsFunc(names, func(s string) bool { return s != ScenarioScale })
+}
+
+// runMain runs every scenario but scale on one seeded server.
+func runMain(ctx context.Context, opts Options, dir string, rep *Report) error {
+	e, err := startEnv(ctx, opts, dir, opts.Tokens, 0)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	for _, sc := range e.scenarios() {
+		if !slices.Contains(opts.Scenarios, sc.name) || ctx.Err() != nil {
+			continue
+		}
+		e.logf("scenario %s", sc.name)
+		cpu := sampleCPU()
+		res, err := sc.run(ctx)
+		res.Scenario, res.Others = sc.name, othersSince(cpu)
+		if err != nil {
+			res.Note = joinNote(res.Note, "failed: "+err.Error())
+			res.Failed = true
+		}
+		rep.Results = append(rep.Results, res)
+	}
+	return nil
+}
+
+type scenario struct {
+	name string
+	run  func(context.Context) (Result, error)
+}
+
+func (e *env) scenarios() []scenario {
+	return []scenario{
+		{ScenarioBearer, e.bearer},
+		{ScenarioForwardAuth, e.forwardAuth},
+		{ScenarioIntrospect, e.introspect},
+		{ScenarioPoll, e.pollPaced},
+		{ScenarioPollMax, e.pollMax},
+		{ScenarioCreate, e.create},
+		{ScenarioFlow, e.flow},
+		{ScenarioApproval, e.approval},
+	}
+}
+
+// profile runs f with the CPU profiler on when a profile directory is set.
+func (e *env) profile(name string, f func() Stats) Stats {
+	if e.opts.CPUProfileDir == "" {
+		return f()
+	}
+	if err := os.MkdirAll(e.opts.CPUProfileDir, 0o755); err != nil {
+		e.logf("cpu profile: %v", err)
+		return f()
+	}
+	path := filepath.Join(e.opts.CPUProfileDir, name+".pprof")
+	out, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(out)
+	}
+	if err != nil {
+		e.logf("cpu profile: %v", err)
+		return f()
+	}
+	st := f()
+	pprof.StopCPUProfile()
+	out.Close()
+	e.logf("cpu profile written to %s", path)
+	return st
+}
+
+// Machine describes where the figures were taken.
+type Machine struct {
+	OS         string `json:"os"`
+	Arch       string `json:"arch"`
+	CPUs       int    `json:"cpus"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	CPUModel   string `json:"cpu_model,omitempty"`
+	GoVersion  string `json:"go_version"`
+	MemTotal   string `json:"mem_total,omitempty"`
+}
+
+func thisMachine() Machine {
+	return Machine{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		CPUModel: procField("/proc/cpuinfo", "model name"), GoVersion: runtime.Version(), MemTotal: procField("/proc/meminfo", "MemTotal")}
+}
+
+// procField reads the first "name: value" line of a /proc file.
+func procField(path, name string) string {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.TrimSpace(k) == name {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// rss is this process's resident memory now and at its peak, from
+// /proc/self/status (zero where unavailable).
+func rss() (now, peak int64) {
+	return kib(procField("/proc/self/status", "VmRSS")), kib(procField("/proc/self/status", "VmHWM"))
+}
+
+func kib(v string) int64 {
+	var n int64
+	fmt.Sscanf(v, "%d", &n)
+	return n * 1024
+}
+
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
