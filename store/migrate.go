@@ -20,8 +20,17 @@ var migrations = []migration{
 // SchemaVersion is the layout this build writes.
 func SchemaVersion() uint64 { return uint64(len(migrations)) }
 
+// v1Buckets is the version-1 layout, frozen: later buckets come from later
+// migrations, so a migration that transforms data finds the layout it was
+// written for.
+var v1Buckets = [][]byte{
+	bucketMeta, bucketDeviceCodes, bucketUserCodes, bucketTokens, bucketTokenHashes,
+	bucketTokenActive, bucketAccounts, bucketAccountEmails, bucketWorkspaces,
+	bucketMemberships, bucketSessions, bucketClients, bucketNonces, bucketAudit,
+}
+
 func createBucketsV1(tx *bolt.Tx) error {
-	for _, name := range allBuckets {
+	for _, name := range v1Buckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}

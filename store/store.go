@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -69,6 +70,7 @@ type Store struct {
 	db         *bolt.DB
 	onResolved func(tokens.Hash)
 	writes     *committer // group commit for hot-path writes; nil when read-only
+	closeOnce  sync.Once
 }
 
 // Options tune Open.
@@ -128,10 +130,14 @@ func lockedError(dir string) error {
 
 // Close closes the file.
 func (s *Store) Close() error {
-	if s.writes != nil {
-		s.writes.close()
-	}
-	return s.db.Close()
+	var err error
+	s.closeOnce.Do(func() {
+		if s.writes != nil {
+			s.writes.close()
+		}
+		err = s.db.Close()
+	})
+	return err
 }
 
 // update runs a hot-path write through group commit. fn must mark answers
