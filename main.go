@@ -106,7 +106,7 @@ func benchFlags() []cli.Flag {
 		dur("duration", 10*time.Second, "measured time per run (each scenario and each baseline)", ""),
 		&cli.IntFlag{Name: "concurrency", Value: 64, Usage: "workers and pooled keep-alive connections"},
 		&cli.IntFlag{Name: "tokens", Value: 100_000, Usage: "live tokens seeded for the bearer and introspection scenarios"},
-		&cli.StringSliceFlag{Name: "scenario", Usage: "scenarios to run, comma-separated (default: all but scale): bearer, forward-auth, introspect, poll, poll-max, create, flow, approval, scale"},
+		&cli.StringSliceFlag{Name: "scenario", Usage: "scenarios to run, comma-separated (default: all but scale): bearer, forward-auth, introspect, poll, poll-max, create, create-store, flow, approval, scale"},
 		boolean("scale", "also run the scale scenario (1M live + 1M expired tokens; takes minutes)"),
 		&cli.IntFlag{Name: "scale-tokens", Value: 1_000_000, Usage: "live (and expired) tokens of the scale scenario"},
 		&cli.BoolFlag{Name: "hold-polls", Value: true, Usage: "run the server with held polls, as serve does by default"},

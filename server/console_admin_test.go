@@ -63,7 +63,7 @@ func TestAdminTokensFilters(t *testing.T) {
 	grace := otherMembersToken(t, ts)
 	adaBot := ts.approvedTokenFor(ada, deployClient, "ci-runner")
 	dead := ts.approvedToken(ada, "retired")
-	if st, _, _ := ts.do("DELETE", "/v1/oauth/authorizations/self", "", "", bearer(dead)); st != 200 {
+	if st, _, _ := ts.do("DELETE", "/v1/oauth/authorizations/self", "", "", bearerOf(dead)); st != 200 {
 		t.Fatal("revoking retired")
 	}
 
@@ -87,7 +87,7 @@ func TestAdminTokensFilters(t *testing.T) {
 				t.Fatalf("%d %v", st, body)
 			}
 			rows := listOf(t, body, "tokens")
-			if !sameSet(idsOf(rows), tc.want) {
+			if !sameStrings(idsOf(rows), tc.want) {
 				t.Fatalf("tokens %v, want %v", idsOf(rows), tc.want)
 			}
 			if body["total"] != float64(len(tc.want)) || body["truncated"] != false {
@@ -291,7 +291,7 @@ func (ts *testServer) approvedTokenFor(b *browser, client, label string) string 
 	return tokenID(tok)
 }
 
-func sameSet(a, b []string) bool {
+func sameStrings(a, b []string) bool {
 	if len(a) != len(b) {
 		return false
 	}

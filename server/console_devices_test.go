@@ -25,7 +25,7 @@ func TestMyDevicesListsTheCallersLiveTokensOnly(t *testing.T) {
 	ts.clock.Advance(time.Minute)
 	desktop := ts.approvedToken(ada, "desktop")
 	gone := ts.approvedToken(ada, "old-box")
-	if st, _, _ := ts.do("DELETE", "/v1/oauth/authorizations/self", "", "", bearer(gone)); st != 200 {
+	if st, _, _ := ts.do("DELETE", "/v1/oauth/authorizations/self", "", "", bearerOf(gone)); st != 200 {
 		t.Fatalf("revoke old-box: %d", st)
 	}
 	sso := seedForeignToken(t, ts) // same email, SSO issuer: another subject
@@ -251,7 +251,7 @@ func (b *browser) postJSON(path, body string, hdr map[string]string) (int, map[s
 	return st, out
 }
 
-func bearer(tok map[string]any) map[string]string {
+func bearerOf(tok map[string]any) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + tok["access_token"].(string)}
 }
 

@@ -9,6 +9,7 @@ import (
 	"math/rand"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -38,7 +39,7 @@ func TestExactlyOnceUnderContention(t *testing.T) {
 		pollers    = 200
 		devices    = 4 // shared labels that rotate in place
 		tickStep   = 5 * time.Minute
-		tickPeriod = 25 * time.Millisecond
+		tickPeriod = 250 * time.Millisecond
 		maxTicks   = 130 // 130 × 5 min stays inside the 12 h console session
 	)
 	ts := startServer(t, func(c *server.Config) {
@@ -110,8 +111,8 @@ func TestExactlyOnceUnderContention(t *testing.T) {
 	if err := ts.Store().Check(); err != nil {
 		t.Errorf("store check: %v", err)
 	}
-	t.Logf("ticks %d, polls %d (slow_down %d), requests %d, longest %v, prunes %d, rotations %d, revocations %d",
-		ticks.n.Load(), rc.polls.Load(), rc.slowDowns.Load(), rc.wd.total.Load(), time.Duration(rc.wd.longest.Load()), rc.prunes.Load(),
+	t.Logf("ticks %d, polls %d (slow_down %d), requests %d, longest %v (%s), prunes %d, rotations %d, revocations %d",
+		ticks.n.Load(), rc.polls.Load(), rc.slowDowns.Load(), rc.wd.total.Load(), time.Duration(rc.wd.longest.Load()), rc.wd.longestOp, rc.prunes.Load(),
 		rc.rotations.Load(), rc.revocations.Load())
 }
 
@@ -130,12 +131,16 @@ func (f *raceFlow) tokens() []string {
 }
 
 // ticker advances the injected clock in steps and wakes every poller
-// waiting for the next tick; over closes when the ticks run out.
+// waiting for the next tick; over closes when the ticks run out. A tick
+// comes once every live poller waits for it (but not before period/6, so
+// approvals keep up, and after period at most): the pollers of each tick hit
+// the server together, not as a backlog.
 type ticker struct {
-	n    atomic.Int64
-	mu   sync.Mutex
-	ch   chan struct{}
-	over chan struct{}
+	n             atomic.Int64
+	live, waiting atomic.Int64
+	mu            sync.Mutex
+	ch            chan struct{}
+	over          chan struct{}
 }
 
 func (tk *ticker) next() <-chan struct{} {
@@ -146,10 +151,15 @@ func (tk *ticker) next() <-chan struct{} {
 
 func (tk *ticker) run(stop <-chan struct{}, c *clock, step, period time.Duration, limit int) {
 	for i := 0; i < limit; i++ {
-		select {
-		case <-stop:
-			return
-		case <-time.After(period):
+		for start := time.Now(); time.Since(start) < period; {
+			if w := tk.waiting.Load(); w > 0 && w >= tk.live.Load() && time.Since(start) >= period/6 {
+				break
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
 		}
 		c.Advance(step)
 		tk.n.Add(1)
@@ -165,6 +175,8 @@ func (tk *ticker) run(stop <-chan struct{}, c *clock, step, period time.Duration
 // pollUntilDone polls once per tick until someone got the token (or the
 // ticks run out: the final count then tells).
 func (rc *raceClient) pollUntilDone(f *raceFlow, ticks *ticker) {
+	ticks.live.Add(1)
+	defer ticks.live.Add(-1)
 	for {
 		f.mu.Lock()
 		done := f.done
@@ -192,10 +204,16 @@ func (rc *raceClient) pollUntilDone(f *raceFlow, ticks *ticker) {
 			rc.wd.t.Errorf("poll answered %d %v", st, body)
 			return
 		}
+		ticks.waiting.Add(1)
 		select {
 		case <-tick:
 		case <-ticks.over:
+		}
+		ticks.waiting.Add(-1)
+		select {
+		case <-ticks.over:
 			return
+		default:
 		}
 	}
 }
@@ -381,7 +399,7 @@ func (rc *raceClient) pruneLoop(stop <-chan struct{}) {
 		select {
 		case <-stop:
 			return
-		case <-time.After(10 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 		done := rc.wd.begin("admin prune")
 		var res store.PruneCounts
@@ -398,14 +416,15 @@ func (rc *raceClient) pruneLoop(stop <-chan struct{}) {
 // watchdog fails the test, with every goroutine's stack, when a request
 // runs longer than its limit.
 type watchdog struct {
-	t        *testing.T
-	limit    time.Duration
-	mu       sync.Mutex
-	inflight map[int64]inflight
-	seq      int64
-	tripped  bool
-	total    atomic.Int64
-	longest  atomic.Int64
+	t         *testing.T
+	limit     time.Duration
+	mu        sync.Mutex
+	inflight  map[int64]inflight
+	seq       int64
+	tripped   bool
+	total     atomic.Int64
+	longest   atomic.Int64
+	longestOp string // what the longest request was
 }
 
 type inflight struct {
@@ -414,7 +433,11 @@ type inflight struct {
 }
 
 func newWatchdog(t *testing.T) *watchdog {
-	return &watchdog{t: t, limit: 5 * time.Second, inflight: map[int64]inflight{}}
+	limit := 5 * time.Second
+	if v, err := time.ParseDuration(os.Getenv("GATEHOUSE_WATCHDOG_LIMIT")); err == nil {
+		limit = v // lower it to catch a dump of a slow moment
+	}
+	return &watchdog{t: t, limit: limit, inflight: map[int64]inflight{}}
 }
 
 // begin registers a request; the returned func ends it.
@@ -427,14 +450,12 @@ func (w *watchdog) begin(what string) func() {
 	w.total.Add(1)
 	return func() {
 		w.mu.Lock()
+		defer w.mu.Unlock()
 		d := time.Since(w.inflight[id].start)
 		delete(w.inflight, id)
-		w.mu.Unlock()
-		for {
-			old := w.longest.Load()
-			if int64(d) <= old || w.longest.CompareAndSwap(old, int64(d)) {
-				break
-			}
+		if int64(d) > w.longest.Load() {
+			w.longest.Store(int64(d))
+			w.longestOp = what
 		}
 	}
 }

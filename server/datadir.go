@@ -103,8 +103,8 @@ func readKeyFile(path string) ([]byte, error) {
 	}
 	key, err := hex.DecodeString(strings.TrimSpace(string(raw)))
 	if err != nil || len(key) < MinKeyBytes {
-		return nil, fmt.Errorf("%w: %s must hold at least %d bytes as hex; restore it from backup (browser sign-ins depend on it), or move it away to generate a new one",
-			ErrSecretKey, path, MinKeyBytes)
+		return nil, fmt.Errorf("%w: %s must hold at least %d bytes as hex; restore it from backup (browser sign-ins depend on it), or make a new one: (umask 077; openssl rand -hex 32 > %s)",
+			ErrSecretKey, path, MinKeyBytes, path)
 	}
 	return key, nil
 }

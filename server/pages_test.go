@@ -5,18 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 
 	"gatehouse/store"
 )
@@ -29,7 +22,7 @@ func TestConsolePagesAreServedUnderThePageCSP(t *testing.T) {
 		"/account/devices": {"<title>My devices", "/assets/devices.js", "/assets/console.css", `id="view-loading"`},
 		"/admin":           {"<title>Admin", "/assets/admin.js", "/assets/console.css", `id="chart-svg"`},
 	} {
-		resp, body := fetch(t, ts.URL+path)
+		resp, body := fetchPage(t, ts.URL+path)
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 			t.Fatalf("GET %s: %d %q", path, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
@@ -58,7 +51,7 @@ func TestConsoleAssetsAreServed(t *testing.T) {
 	for asset, ctype := range map[string]string{
 		"console.css": "text/css", "console.js": "text/javascript", "devices.js": "text/javascript", "admin.js": "text/javascript",
 	} {
-		resp, body := fetch(t, ts.URL+"/assets/"+asset)
+		resp, body := fetchPage(t, ts.URL+"/assets/"+asset)
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), ctype) || len(body) == 0 {
 			t.Errorf("GET /assets/%s: %d %q, %d bytes", asset, resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
 		}
@@ -76,7 +69,7 @@ func TestConsolePagesOnlyAnswerGET(t *testing.T) {
 	}
 }
 
-func fetch(t *testing.T, url string) (*http.Response, string) {
+func fetchPage(t *testing.T, url string) (*http.Response, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -121,7 +114,7 @@ func TestBrowserMyDevices(t *testing.T) {
 		if strings.Contains(shown, "grace-laptop") {
 			t.Errorf("%s: My devices shows another account's device", vp)
 		}
-		if n := count(ctx, t, "#device-list > li"); n != 2 {
+		if n := countNodes(ctx, t, "#device-list > li"); n != 2 {
 			t.Fatalf("%s: %d devices listed, want 2", vp, n)
 		}
 		if admin := run(ctx, t, "is the admin link shown", chromedp.Evaluate[bool](`getComputedStyle(document.getElementById('nav-admin')).visibility !== 'hidden'`)); admin {
@@ -160,7 +153,7 @@ func TestBrowserMyDevices(t *testing.T) {
 		if status := visibleText(ctx, t, "#list-status"); !strings.Contains(status, "Revoked 1 device") {
 			t.Errorf("%s: status after revoking all reads %q", vp, status)
 		}
-		if n := count(ctx, t, "#device-list > li"); n != 0 {
+		if n := countNodes(ctx, t, "#device-list > li"); n != 0 {
 			t.Errorf("%s: %d devices listed after revoking all", vp, n)
 		}
 		if st, _, _ := ts.me(build["access_token"].(string)); st != http.StatusUnauthorized {
@@ -217,11 +210,11 @@ func TestBrowserAdmin(t *testing.T) {
 		if admin := run(ctx, t, "is the admin link shown", chromedp.Evaluate[bool](`getComputedStyle(document.getElementById('nav-admin')).visibility !== 'hidden'`)); !admin {
 			t.Errorf("%s: an admin does not see the Admin link", vp)
 		}
-		if n := count(ctx, t, "#tokens-body tr"); n != 3 {
+		if n := countNodes(ctx, t, "#tokens-body tr"); n != 3 {
 			t.Errorf("%s: %d live tokens listed, want 3", vp, n)
 		}
-		if s := visibleText(ctx, t, "#stat-accounts"); s != "3" {
-			t.Errorf("%s: accounts stat reads %q, want 3", vp, s)
+		if s := visibleText(ctx, t, "#stat-accounts"); s != "4" { // the bootstrap admin, root, ada and grace
+			t.Errorf("%s: accounts stat reads %q, want 4", vp, s)
 		}
 		if s := visibleText(ctx, t, "#stat-file-bytes"); !strings.Contains(s, "KiB") && !strings.Contains(s, "MiB") {
 			t.Errorf("%s: file size reads %q", vp, s)
@@ -243,13 +236,18 @@ func TestBrowserAdmin(t *testing.T) {
 			t.Errorf("%s: filtered by %s, the table shows:\n%s", vp, otherEmail, rows)
 		}
 
+		step(ctx, t, "clear the filters",
+			chromedp.Click(chromedp.CSS("#filter-clear")),
+			chromedp.Poll[chromedp.Void](`document.querySelectorAll('#tokens-body tr').length === 3`))
+		if v := run(ctx, t, "read the email filter", chromedp.Value(chromedp.CSS("#filter-email"))); v != "" {
+			t.Errorf("%s: Clear left the email filter at %q", vp, v)
+		}
 		step(ctx, t, "filter by client instead",
-			chromedp.Clear(chromedp.CSS("#filter-email")),
 			chromedp.SetValue(chromedp.CSS("#filter-client"), deployClient),
 			chromedp.Click(chromedp.CSS("#filter-apply")),
-			chromedp.WaitVisible(chromedp.CSS(`#tokens-body tr[data-token-id="`+bot+`"]`)))
-		if n := count(ctx, t, "#tokens-body tr"); n != 1 {
-			t.Errorf("%s: %d rows for client %s, want 1", vp, n, deployClient)
+			chromedp.Poll[chromedp.Void](`document.querySelectorAll('#tokens-body tr').length === 1`))
+		if n := countNodes(ctx, t, `#tokens-body tr[data-token-id="`+bot+`"]`); n != 1 {
+			t.Errorf("%s: filtered by client %s, the bot's token is not the row shown", vp, deployClient)
 		}
 		pageShot(ctx, t, vp, "filtered-by-client")
 
@@ -281,8 +279,22 @@ func TestBrowserAdminRefusesMembers(t *testing.T) {
 		if shown := visibleText(ctx, t, "#view-forbidden"); !strings.Contains(shown, "Not allowed") || !strings.Contains(shown, testEmail) {
 			t.Errorf("%s: the not-allowed view reads:\n%s", vp, shown)
 		}
-		if n := count(ctx, t, "#tokens-body tr"); n != 0 {
+		if n := countNodes(ctx, t, "#tokens-body tr"); n != 0 {
 			t.Errorf("%s: a member's page holds %d token rows", vp, n)
+		}
+
+		ts.signInAdmin() // creates the admin account
+		step(ctx, t, "sign in as someone else",
+			chromedp.Click(chromedp.CSS("#forbidden-signout")),
+			chromedp.WaitVisible(chromedp.CSS("#view-signin")),
+			chromedp.Click(chromedp.CSS("#signin-link")),
+			chromedp.WaitVisible(chromedp.CSS("#view-form")),
+			chromedp.SendKeys(chromedp.CSS("#email"), adminEmail),
+			chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+			chromedp.Click(chromedp.CSS("#signin-submit")),
+			chromedp.WaitVisible(chromedp.CSS("#view-admin")))
+		if who := visibleText(ctx, t, "#account-email"); who != adminEmail {
+			t.Errorf("%s: after switching accounts the admin view names %q", vp, who)
 		}
 	}
 }
@@ -347,280 +359,3 @@ func checkChart(ctx context.Context, t *testing.T, vp viewport, busy int) {
 		t.Errorf("%s: chart is %.0f px wide", vp, chart.Width)
 	}
 }
-
-// ---- Page checks shared with journey_browser_test.go ----
-
-// viewport is one screen size every page is walked at.
-type viewport struct {
-	name          string
-	width, height int64
-}
-
-func (v viewport) String() string { return v.name }
-
-var viewports = []viewport{{"phone-360x740", 360, 740}, {"desktop-1280x800", 1280, 800}}
-
-const pageShotDir = "testoutput/pages"
-
-// newBrowserAt is newBrowser with the tab resized to vp.
-func newBrowserAt(t *testing.T, vp viewport) context.Context {
-	t.Helper()
-	ctx := newBrowser(t)
-	step(ctx, t, "resize to "+vp.name, chromedp.EmulateViewport(vp.width, vp.height))
-	return ctx
-}
-
-// pageShot saves a full-page screenshot as testoutput/pages/<test>-<size>-<view>.png.
-func pageShot(ctx context.Context, t *testing.T, vp viewport, view string) {
-	t.Helper()
-	png := run(ctx, t, "screenshot "+view, chromedp.FullScreenshot(100))
-	if err := os.MkdirAll(pageShotDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	name := strings.NewReplacer("/", "-", " ", "_").Replace(t.Name() + "-" + vp.name + "-" + view)
-	if err := os.WriteFile(filepath.Join(pageShotDir, name+".png"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// signInThrough opens path signed out, follows its sign-in link, signs in
-// as email and waits to be back on path showing view.
-func signInThrough(ctx context.Context, t *testing.T, ts *testServer, path, email, view string) {
-	t.Helper()
-	step(ctx, t, "open "+path+" signed out",
-		chromedp.Navigate(ts.URL+path),
-		chromedp.WaitVisible(chromedp.CSS("#view-signin")),
-		chromedp.Click(chromedp.CSS("#signin-link")),
-		chromedp.WaitVisible(chromedp.CSS("#view-form")),
-		chromedp.SendKeys(chromedp.CSS("#email"), email),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS("#signin-submit")),
-		chromedp.WaitVisible(chromedp.CSS(view)))
-	if loc := location(ctx, t); loc.Path != path {
-		t.Fatalf("signed in and landed on %s, want %s", loc, path)
-	}
-}
-
-func count(ctx context.Context, t *testing.T, sel string) int {
-	t.Helper()
-	return run(ctx, t, "count "+sel, chromedp.Evaluate[int](`document.querySelectorAll(`+strconv.Quote(sel)+`).length`))
-}
-
-// activeElement describes the focused element: tag, id and accessible text.
-func activeElement(ctx context.Context, t *testing.T) string {
-	t.Helper()
-	return run(ctx, t, "read the focus", chromedp.Evaluate[string](`(function (e) {
-  return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' "' + (e.getAttribute('aria-label') || e.textContent || '').trim().slice(0, 60) + '"';
-})(document.activeElement)`))
-}
-
-// darkMode makes the tab prefer a dark colour scheme from now on.
-func darkMode(ctx context.Context, t *testing.T) {
-	t.Helper()
-	step(ctx, t, "prefer dark", chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tgt, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
-		return err
-	}))
-}
-
-// noConsoleTrouble fails on CSP violations and script errors. Refused API
-// calls (401 signed out, 403 not an admin) are expected network log lines.
-func noConsoleTrouble(ctx context.Context, t *testing.T, vp viewport, w *consoleWatch) {
-	t.Helper()
-	for _, e := range w.all(ctx, t) {
-		if e.kind == "exception" || strings.Contains(e.text, "Content Security Policy") || strings.Contains(e.text, "CSP violation") ||
-			(e.kind == "console" && e.level == "error") {
-			t.Errorf("%s: %s", vp, e)
-		}
-	}
-}
-
-// watchLayoutShifts records layout shifts not caused by input, on every
-// page the tab opens from now on.
-func watchLayoutShifts(ctx context.Context, t *testing.T) {
-	t.Helper()
-	step(ctx, t, "watch layout shifts", chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tgt, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
-window.__layoutShift = 0;
-new PerformanceObserver(function (list) {
-  list.getEntries().forEach(function (e) { if (!e.hadRecentInput) { window.__layoutShift += e.value; } });
-}).observe({ type: 'layout-shift', buffered: true });`})
-		return err
-	}))
-}
-
-// noLayoutShift asserts the page settled without moving anything: the
-// cumulative layout shift since it loaded is (near) zero.
-func noLayoutShift(ctx context.Context, t *testing.T, vp viewport) {
-	t.Helper()
-	step(ctx, t, "let the page settle", chromedp.Sleep(300*time.Millisecond))
-	if cls := run(ctx, t, "read the layout shift", chromedp.Evaluate[float64](`window.__layoutShift || 0`)); cls > 0.01 {
-		t.Errorf("%s: the page moved while loading: cumulative layout shift %.3f", vp, cls)
-	}
-}
-
-// checkAccessibility checks the page as it is now: every visible input and
-// select is labelled and every control has a name; Tab reaches every
-// focusable control in document order with a visible focus ring; and text
-// contrast meets WCAG AA (4.5:1, 3:1 for large text), body text included.
-func checkAccessibility(ctx context.Context, t *testing.T, vp viewport, what string) {
-	t.Helper()
-	var res struct {
-		Unlabelled []string
-		Contrast   []string
-		BodyRatio  float64
-		Focusables []string
-	}
-	raw := run(ctx, t, "inspect "+what, chromedp.Evaluate[string](a11yScript))
-	if err := json.Unmarshal([]byte(raw), &res); err != nil {
-		t.Fatalf("%s: %s: %v", vp, what, err)
-	}
-	for _, u := range res.Unlabelled {
-		t.Errorf("%s: %s: %s", vp, what, u)
-	}
-	for _, c := range res.Contrast {
-		t.Errorf("%s: %s: low contrast: %s", vp, what, c)
-	}
-	if res.BodyRatio < 4.5 {
-		t.Errorf("%s: %s: body text contrast %.2f:1, want at least 4.5:1", vp, what, res.BodyRatio)
-	}
-	checkTabOrder(ctx, t, vp, what, res.Focusables)
-}
-
-// checkTabOrder presses Tab from the top of the page once per focusable
-// control (plus one) and checks each got focus, in document order, visibly.
-func checkTabOrder(ctx context.Context, t *testing.T, vp viewport, what string, focusables []string) {
-	t.Helper()
-	if len(focusables) == 0 {
-		t.Errorf("%s: %s: nothing on the page can take focus", vp, what)
-		return
-	}
-	step(ctx, t, "focus the top of the page", chromedp.Evaluate[chromedp.Void](`(function () {
-  if (document.activeElement) { document.activeElement.blur(); }
-  document.body.setAttribute('tabindex', '-1');
-  document.body.focus();
-  document.body.removeAttribute('tabindex');
-})()`))
-	var got []int
-	for range len(focusables) {
-		step(ctx, t, "press Tab", chromedp.KeyEvent(kb.Tab))
-		var at struct {
-			Index   int
-			Desc    string
-			Visible bool
-		}
-		raw := run(ctx, t, "read the focus", chromedp.Evaluate[string](`JSON.stringify((function (e) {
-  var cs = getComputedStyle(e);
-  var ring = (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) || cs.boxShadow !== 'none';
-  return { Index: window.__focusables.indexOf(e), Desc: window.__describe(e), Visible: ring };
-})(document.activeElement))`))
-		if err := json.Unmarshal([]byte(raw), &at); err != nil {
-			t.Fatal(err)
-		}
-		if !at.Visible {
-			t.Errorf("%s: %s: focus on %s shows no focus ring", vp, what, at.Desc)
-		}
-		got = append(got, at.Index)
-		if at.Index < 0 {
-			t.Errorf("%s: %s: Tab %d landed on %s, which is not a visible control", vp, what, len(got), at.Desc)
-		}
-	}
-	for i, idx := range got {
-		if idx != i {
-			t.Errorf("%s: %s: Tab order %v, want each control in document order:\n  %s", vp, what, got, strings.Join(focusables, "\n  "))
-			return
-		}
-	}
-}
-
-// a11yScript inspects the page and leaves window.__focusables (the
-// visible, enabled, tabbable controls in document order) for checkTabOrder.
-const a11yScript = `JSON.stringify((function () {
-  function rendered(el) {
-    return el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
-  }
-  function describe(el) {
-    var name = (el.getAttribute('aria-label') || el.textContent || el.value || '').trim().replace(/\s+/g, ' ').slice(0, 50);
-    return el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '') + (name ? ' "' + name + '"' : '');
-  }
-  window.__describe = describe;
-
-  var unlabelled = [];
-  document.querySelectorAll('input, select, textarea').forEach(function (el) {
-    if (el.type === 'hidden' || !rendered(el)) { return; }
-    if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')) {
-      unlabelled.push('no label: ' + describe(el));
-    }
-  });
-  document.querySelectorAll('a[href], button, summary').forEach(function (el) {
-    if (rendered(el) && !(el.getAttribute('aria-label') || el.textContent.trim())) {
-      unlabelled.push('no accessible name: ' + describe(el));
-    }
-  });
-
-  var tabbable = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]';
-  window.__focusables = Array.prototype.filter.call(document.querySelectorAll(tabbable), function (el) {
-    var ti = el.getAttribute('tabindex');
-    return !el.disabled && !(ti !== null && Number(ti) < 0) && rendered(el);
-  });
-
-  function rgba(s) {
-    var m = /rgba?\(([^)]+)\)/.exec(s || '');
-    if (!m) { return null; }
-    var p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number);
-    return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
-  }
-  function over(top, under) {
-    return { r: top.r * top.a + under.r * (1 - top.a), g: top.g * top.a + under.g * (1 - top.a),
-      b: top.b * top.a + under.b * (1 - top.a), a: 1 };
-  }
-  function background(el) {
-    var layers = [];
-    for (var n = el; n && n.nodeType === 1; n = n.parentElement) {
-      var c = rgba(getComputedStyle(n).backgroundColor);
-      if (c && c.a > 0) { layers.push(c); if (c.a >= 1) { break; } }
-    }
-    var bg = { r: 255, g: 255, b: 255, a: 1 };
-    for (var i = layers.length - 1; i >= 0; i--) { bg = over(layers[i], bg); }
-    return bg;
-  }
-  function lum(c) {
-    function ch(v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }
-    return 0.2126 * ch(c.r) + 0.7152 * ch(c.g) + 0.0722 * ch(c.b);
-  }
-  function ratio(a, b) {
-    var x = lum(a), y = lum(b);
-    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
-  }
-  function opacity(el) {
-    var o = 1;
-    for (var n = el; n && n.nodeType === 1; n = n.parentElement) { o *= Number(getComputedStyle(n).opacity); }
-    return o;
-  }
-  var contrast = [];
-  var seen = 0;
-  document.querySelectorAll('body *').forEach(function (el) {
-    var own = Array.prototype.some.call(el.childNodes, function (n) { return n.nodeType === 3 && n.textContent.trim(); });
-    if (!own || !rendered(el) || opacity(el) < 1 || el.closest('noscript, template, title, desc')) { return; }
-    var cs = getComputedStyle(el);
-    var fg = rgba(el instanceof SVGElement ? cs.fill : cs.color);
-    if (!fg) { return; }
-    var bg = background(el instanceof SVGElement ? el.ownerSVGElement.parentElement : el);
-    var r = ratio(over(fg, bg), bg);
-    var size = parseFloat(cs.fontSize);
-    var large = size >= 24 || (size >= 18.66 && Number(cs.fontWeight) >= 700);
-    seen++;
-    if (r < (large ? 3 : 4.5)) {
-      contrast.push(describe(el) + ' ' + r.toFixed(2) + ':1');
-    }
-  });
-  var body = getComputedStyle(document.body);
-  return {
-    Unlabelled: unlabelled,
-    Contrast: contrast,
-    BodyRatio: ratio(rgba(body.color), background(document.body)),
-    Focusables: window.__focusables.map(describe),
-    Checked: seen
-  };
-})())`

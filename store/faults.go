@@ -118,7 +118,10 @@ func validateFile(path string) error {
 		return fmt.Errorf("%w: %s %v. Restore it from a backup (gatehouse backup makes them), or move it away to start empty. Gatehouse has not changed it",
 			ErrCorrupt, path, err)
 	}
-	return m.check(path, fi.Size())
+	if err := m.check(path, fi.Size()); err != nil {
+		return err
+	}
+	return m.checkPages(f, path)
 }
 
 // currentMeta finds the page size the way bbolt does (the first meta page,
@@ -162,22 +165,63 @@ func (m metaPage) check(path string, size int64) error {
 	return nil
 }
 
-// openBolt is bolt.Open with damaged pages turned into an error: bbolt
-// panics (or faults on its memory map) on some corrupt files, and a
-// start-up must fail with a message, not a crash.
+// bbolt page flags (go.etcd.io/bbolt/internal/common).
+const (
+	branchPageFlag   = 0x01
+	leafPageFlag     = 0x02
+	freelistPageFlag = 0x10
+)
+
+// checkPages reads the two pages bolt.Open and the first transaction
+// visit, the freelist and the root bucket, and refuses one of the wrong
+// kind: bbolt panics on them.
+func (m metaPage) checkPages(r io.ReaderAt, path string) error {
+	flags := func(id uint64) uint16 {
+		var hdr [pageHeaderSize]byte
+		if _, err := r.ReadAt(hdr[:], int64(id)*m.pageSize); err != nil {
+			return 0
+		}
+		return binary.NativeEndian.Uint16(hdr[8:])
+	}
+	if m.freelist != noFreelist && flags(m.freelist) != freelistPageFlag ||
+		flags(m.root)&(branchPageFlag|leafPageFlag) == 0 {
+		return fmt.Errorf("%w: %s is damaged: its freelist or root page is overwritten; restore it from a backup. Gatehouse has not changed it",
+			ErrCorrupt, path)
+	}
+	return nil
+}
+
+// openBolt is bolt.Open with damaged pages turned into an error (see
+// guard). validateFile has already refused what it can see cheaply, so
+// this is the last line.
 func openBolt(path string, opt *bolt.Options) (db *bolt.DB, err error) {
+	err = guard(path, func() error {
+		db, err = bolt.Open(path, 0o600, opt)
+		return err
+	})
+	return db, err
+}
+
+// guard runs f, which reads the file through bbolt, turning a panic or a
+// fault on the memory map into ErrCorrupt: bbolt panics on some damaged
+// pages, and a start-up must fail with a message, not a crash. (When
+// bolt.Open itself panics, its mapping keeps the file locked until the
+// process exits; start-up stops then anyway.)
+func guard(path string, f func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			db, err = nil, fmt.Errorf("%w: %s cannot be read (%v); restore it from a backup. Gatehouse has not changed it", ErrCorrupt, path, r)
+			err = fmt.Errorf("%w: %s cannot be read (%v); restore it from a backup. Gatehouse has not changed it", ErrCorrupt, path, r)
 		}
 	}()
-	return bolt.Open(path, 0o600, opt)
+	return f()
 }
 
 // openError adds what to do to the errors of opening the file.
 func openError(path string, err error) error {
 	switch {
+	case errors.Is(err, ErrCorrupt):
+		return err
 	case errors.Is(err, syscall.EROFS):
 		return fmt.Errorf("open %s: %w: the data directory is on a read-only file system; remount it read-write or point --data-dir at a writable directory", path, err)
 	case errors.Is(err, fs.ErrPermission):

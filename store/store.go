@@ -103,9 +103,9 @@ func Open(dir string, opt Options) (*Store, error) {
 	}
 	s := &Store{db: db, onResolved: opt.OnResolved}
 	if opt.ReadOnly {
-		err = s.checkVersion()
+		err = guard(path, s.checkVersion)
 	} else {
-		err = s.migrate()
+		err = guard(path, s.migrate)
 	}
 	if err != nil {
 		db.Close()

@@ -1,5 +1,6 @@
 // Package webui owns the pages a person sees in a browser: the device
-// approval page and the sign-in page, with their CSS and JavaScript, embedded
+// approval page, the sign-in page, My devices and the admin view, with
+// their CSS and JavaScript, embedded
 // in the binary. There is no build step and nothing is loaded from another
 // origin.
 //
@@ -20,7 +21,8 @@ import (
 //go:embed pages/*.html static/*
 var files embed.FS
 
-// Page returns the HTML of a named page ("device", "signin"); ok=false if unknown.
+// Page returns the HTML of a named page ("device", "signin", "devices",
+// "admin"); ok=false if unknown.
 // The returned slice is the caller's own copy.
 func Page(name string) (html []byte, ok bool) {
 	if name == "" || strings.ContainsAny(name, `/\.`) {

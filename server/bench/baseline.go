@@ -115,34 +115,36 @@ func putKey(w, i int) []byte {
 // batchBaseline is conc workers each calling DB.Batch with one small put,
 // back to back, with the batch size capped at conc so a full batch commits
 // at once instead of waiting out MaxBatchDelay.
-func batchBaseline(ctx context.Context, dir string, conc int, d time.Duration) (Stats, error) {
+func batchBaseline(ctx context.Context, dir string, conc int) (runner, func(), error) {
 	db, done, err := boltDB(dir, "baseline-batch.db")
 	if err != nil {
-		return Stats{}, err
+		return nil, nil, err
 	}
-	defer done()
 	db.MaxBatchSize = conc
 	counters := make([]int, conc)
-	return closedLoop(ctx, conc, d, func(_ context.Context, w int) error {
-		counters[w]++
-		k := putKey(w, counters[w])
-		return db.Batch(func(tx *bolt.Tx) error { return tx.Bucket([]byte("b")).Put(k, smallValue) })
-	}), nil
+	return func(d time.Duration) Stats {
+		return closedLoop(ctx, conc, d, func(_ context.Context, w int) error {
+			counters[w]++
+			k := putKey(w, counters[w])
+			return db.Batch(func(tx *bolt.Tx) error { return tx.Bucket([]byte("b")).Put(k, smallValue) })
+		})
+	}, done, nil
 }
 
 // updateBaseline is one client committing one small put per durable
 // Update, back to back.
-func updateBaseline(ctx context.Context, dir string, d time.Duration) (Stats, error) {
+func updateBaseline(ctx context.Context, dir string) (runner, func(), error) {
 	db, done, err := boltDB(dir, "baseline-update.db")
 	if err != nil {
-		return Stats{}, err
+		return nil, nil, err
 	}
-	defer done()
 	i := 0
-	return closedLoop(ctx, 1, d, func(context.Context, int) error {
-		i++
-		return db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("b")).Put(putKey(0, i), smallValue) })
-	}), nil
+	return func(d time.Duration) Stats {
+		return closedLoop(ctx, 1, d, func(context.Context, int) error {
+			i++
+			return db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("b")).Put(putKey(0, i), smallValue) })
+		})
+	}, done, nil
 }
 
 func trim(s string) string {

@@ -57,6 +57,7 @@ const (
 	ScenarioPoll        = "poll"
 	ScenarioPollMax     = "poll-max"
 	ScenarioCreate      = "create"
+	ScenarioCreateStore = "create-store"
 	ScenarioFlow        = "flow"
 	ScenarioApproval    = "approval"
 	ScenarioScale       = "scale"
@@ -64,7 +65,7 @@ const (
 
 // DefaultScenarios run when none are named; scale runs only when asked.
 var DefaultScenarios = []string{ScenarioBearer, ScenarioForwardAuth, ScenarioIntrospect, ScenarioPoll, ScenarioPollMax,
-	ScenarioCreate, ScenarioFlow, ScenarioApproval}
+	ScenarioCreate, ScenarioCreateStore, ScenarioFlow, ScenarioApproval}
 
 // ErrOptions is a bad option value.
 var ErrOptions = errors.New("bad bench option")
@@ -147,7 +148,8 @@ func runMain(ctx context.Context, opts Options, dir string, rep *Report) error {
 		e.logf("scenario %s", sc.name)
 		cpu := sampleCPU()
 		res, err := sc.run(ctx)
-		res.Scenario, res.Others = sc.name, othersSince(cpu)
+		res.Scenario = sc.name
+		res.SelfCPU, res.Others = cpuSince(cpu)
 		if err != nil {
 			res.Note = joinNote(res.Note, "failed: "+err.Error())
 			res.Failed = true
@@ -170,6 +172,7 @@ func (e *env) scenarios() []scenario {
 		{ScenarioPoll, e.pollPaced},
 		{ScenarioPollMax, e.pollMax},
 		{ScenarioCreate, e.create},
+		{ScenarioCreateStore, e.createStore},
 		{ScenarioFlow, e.flow},
 		{ScenarioApproval, e.approval},
 	}

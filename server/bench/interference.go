@@ -47,12 +47,14 @@ func sampleCPU() cpuSample {
 	return s
 }
 
-// othersSince is the share of all CPUs other processes used since s.
-func othersSince(s cpuSample) float64 {
+// cpuSince is the share of all CPUs this process and other processes used
+// since s.
+func cpuSince(s cpuSample) (self, others float64) {
 	now := sampleCPU()
 	if !s.ok || !now.ok || now.total <= s.total {
-		return 0
+		return 0, 0
 	}
-	other := (now.busy - s.busy) - (now.self - s.self)
-	return max(float64(other)/float64(now.total-s.total), 0)
+	total := float64(now.total - s.total)
+	own := now.self - s.self
+	return float64(own) / total, max(float64(now.busy-s.busy-own)/total, 0)
 }

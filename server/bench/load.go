@@ -182,6 +182,44 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
+// runner measures for d and returns what it saw.
+type runner func(d time.Duration) Stats
+
+// abSlice is the length of one slice of an alternated measurement.
+const abSlice = time.Second
+
+// alternate measures the baseline and Gatehouse in turns of abSlice, d of
+// each in all, so that whatever else loads the machine meanwhile (a shared
+// CI runner, another test suite) weighs on both alike and the ratio stays
+// fair.
+func alternate(d time.Duration, base, gate runner) (Stats, Stats) {
+	rounds := max(int(d/abSlice), 1)
+	slice := d / time.Duration(rounds)
+	var bs, gs []Stats
+	for range rounds {
+		bs = append(bs, base(slice))
+		gs = append(gs, gate(slice))
+	}
+	return mergeStats(bs), mergeStats(gs)
+}
+
+// mergeStats joins the slices of one alternated measurement.
+func mergeStats(parts []Stats) Stats {
+	var st Stats
+	for _, p := range parts {
+		st.lat = append(st.lat, p.lat...)
+		st.Errors += p.Errors
+		st.Elapsed += p.Elapsed
+		if st.FirstError == "" {
+			st.FirstError = p.FirstError
+		}
+	}
+	st.Requests = len(st.lat)
+	slices.Sort(st.lat)
+	st.P50, st.P99 = quantile(st.lat, 0.50), quantile(st.lat, 0.99)
+	return st
+}
+
 func merge(recs []recorder, elapsed time.Duration) Stats {
 	st := Stats{Elapsed: elapsed}
 	for _, r := range recs {

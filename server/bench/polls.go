@@ -46,7 +46,7 @@ func (e *env) pollPaced(ctx context.Context) (Result, error) {
 	r.measured(gate)
 	r.against(bareName(sh)+", same schedule", base)
 	r.judge(gate.Rate() / base.Rate())
-	r.Note = fmt.Sprintf("offered load is %d codes / %s = %.0f polls/s by construction; see poll-max for capacity",
+	r.Note = fmt.Sprintf("offered load is %d codes / %s = %.0f polls/s by construction (see poll-max for capacity)",
 		pendingCodes, pollInterval, float64(pendingCodes)/pollInterval.Seconds())
 	e.noteHeld(&r, gate)
 	return r, nil
@@ -88,10 +88,13 @@ func (e *env) pollMax(ctx context.Context) (Result, error) {
 	if err != nil {
 		return r, err
 	}
-	base, err := e.bareLoop(ctx, sh, func(int) request { return e.pollReq(first.DeviceCode) })
+	bare, done, err := e.bareRunner(ctx, sh, func(int) request { return e.pollReq(first.DeviceCode) })
 	if err != nil {
 		return r, err
 	}
+	defer done()
+	// Measured first, to size the set of codes: no alternation here.
+	base := bare(e.opts.Duration)
 	// Enough codes that even at the bare rate each is polled at most once
 	// per interval, within a bound on set-up time.
 	n := int(min(max(base.Rate()*pollInterval.Seconds()*1.1, pendingCodes), float64(conc*500)))

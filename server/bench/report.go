@@ -41,6 +41,9 @@ type Result struct {
 	// Others is the share of all CPUs that other processes used while the
 	// row was measured; above othersWarn the row is flagged.
 	Others float64 `json:"other_processes_cpu"`
+	// SelfCPU is the share of all CPUs this process (server, load generator
+	// and baselines together) used meanwhile: headroom in paced rows.
+	SelfCPU float64 `json:"harness_cpu"`
 }
 
 // othersWarn is when other processes' CPU use makes a row unreliable.
@@ -158,6 +161,9 @@ func (rep *Report) writeNotes(w io.Writer, bullet string) {
 		}
 		if r.Others > othersWarn {
 			note = joinNote(note, fmt.Sprintf("UNRELIABLE: other processes used %.0f%% of the CPUs meanwhile", 100*r.Others))
+		}
+		if r.SelfCPU > 0 {
+			note = joinNote(note, fmt.Sprintf("CPUs busy: %.0f%% this process, %.0f%% others", 100*r.SelfCPU, 100*r.Others))
 		}
 		if note != "" {
 			fmt.Fprintf(w, "%s%s: %s\n", bullet, r.Scenario, note)

@@ -69,7 +69,7 @@ func runScale(ctx context.Context, opts Options, dir string, rep *Report) error 
 
 	cpu := sampleCPU()
 	res := e.scaleBearer(ctx, rep)
-	res.Others = othersSince(cpu)
+	res.SelfCPU, res.Others = cpuSince(cpu)
 	rep.Results = append(rep.Results, res)
 	e.logf("scale: prune under load")
 	cpu = sampleCPU()
@@ -77,7 +77,7 @@ func runScale(ctx context.Context, opts Options, dir string, rep *Report) error 
 	if err != nil {
 		return err
 	}
-	res.Others = othersSince(cpu)
+	res.SelfCPU, res.Others = cpuSince(cpu)
 	rep.Results = append(rep.Results, res)
 	sr.FileAfter = fileSize(e.data)
 	sr.RSSAfter, sr.RSSPeak = rss()

@@ -7,15 +7,15 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"time"
 
 	"gatehouse/server"
 	"gatehouse/tokens"
 )
 
-// readPair measures a read scenario and its bare baseline: first the bare
-// net/http handler answering the same bytes (probed from Gatehouse's own
-// answer), then Gatehouse, both with the same requests, client pool and
-// concurrency.
+// readPair measures a read scenario and its bare baseline, alternating:
+// the bare net/http handler answers the same bytes (probed from
+// Gatehouse's own answer) to the same requests from a same-sized pool.
 func (e *env) readPair(ctx context.Context, name string, mk func(w int) request, status int, marker string) (gate, base Stats, sh shape, err error) {
 	conc := e.opts.Concurrency
 	c := newClient(conc)
@@ -23,30 +23,34 @@ func (e *env) readPair(ctx context.Context, name string, mk func(w int) request,
 	if sh, err = probe(ctx, c, mk(0), status); err != nil {
 		return
 	}
-	if base, err = e.bareLoop(ctx, sh, mk); err != nil {
+	bare, done, err := e.bareRunner(ctx, sh, mk)
+	if err != nil {
 		return
 	}
-	gate = e.profile(name, func() Stats {
-		return closedLoop(ctx, conc, e.opts.Duration, func(ctx context.Context, w int) error {
+	defer done()
+	gateRun := func(d time.Duration) Stats {
+		return closedLoop(ctx, conc, d, func(ctx context.Context, w int) error {
 			return expect(ctx, c, mk(w), status, marker)
 		})
-	})
+	}
+	e.profile(name, func() Stats { base, gate = alternate(e.opts.Duration, bare, gateRun); return gate })
 	return
 }
 
-// bareLoop drives the bare handler answering sh with the scenario's
+// bareRunner drives the bare handler answering sh with the scenario's
 // requests, closed loop at the scenario's concurrency.
-func (e *env) bareLoop(ctx context.Context, sh shape, mk func(int) request) (Stats, error) {
+func (e *env) bareRunner(ctx context.Context, sh shape, mk func(int) request) (runner, func(), error) {
 	bare, err := startBare(sh)
 	if err != nil {
-		return Stats{}, err
+		return nil, nil, err
 	}
-	defer bare.Close()
 	bc := newClient(e.opts.Concurrency)
-	defer bc.CloseIdleConnections()
-	return closedLoop(ctx, e.opts.Concurrency, e.opts.Duration, func(ctx context.Context, w int) error {
-		return expect(ctx, bc, retarget(mk(w), e.url, bare.url), sh.status, "")
-	}), nil
+	run := func(d time.Duration) Stats {
+		return closedLoop(ctx, e.opts.Concurrency, d, func(ctx context.Context, w int) error {
+			return expect(ctx, bc, retarget(mk(w), e.url, bare.url), sh.status, "")
+		})
+	}
+	return run, func() { bc.CloseIdleConnections(); bare.Close() }, nil
 }
 
 func bareName(sh shape) string {

@@ -9,6 +9,10 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"gatehouse/server"
+	"gatehouse/store"
+	"gatehouse/tokens"
 )
 
 // create: durable device-code creation against a bbolt Batch loop of one
@@ -16,23 +20,81 @@ import (
 func (e *env) create(ctx context.Context) (Result, error) {
 	conc := e.opts.Concurrency
 	r := Result{Title: "device code creation (durable)", Target: atLeast(0.60)}
-	base, err := batchBaseline(ctx, e.root, conc, e.opts.Duration)
+	batch, done, err := batchBaseline(ctx, e.root, conc)
 	if err != nil {
 		return r, err
 	}
+	defer done()
 	c := newClient(conc)
 	defer c.CloseIdleConnections()
-	before := e.commits()
-	gate := e.profile(ScenarioCreate, func() Stats {
-		return closedLoop(ctx, conc, e.opts.Duration, func(ctx context.Context, w int) error {
+	commits, wall := 0, time.Duration(0)
+	gateRun := func(d time.Duration) Stats {
+		before, t0 := e.commits(), time.Now()
+		st := closedLoop(ctx, conc, d, func(ctx context.Context, w int) error {
 			return expect(ctx, c, e.startFlowReq("create-"+strconv.Itoa(w)), http.StatusOK, `"device_code"`)
 		})
-	})
+		commits, wall = commits+e.commits()-before, wall+time.Since(t0)
+		return st
+	}
+	var base, gate Stats
+	e.profile(ScenarioCreate, func() Stats { base, gate = alternate(e.opts.Duration, batch, gateRun); return gate })
 	r.measured(gate)
 	r.against(fmt.Sprintf("bbolt Batch, 1 put/call, cap %d", conc), base)
 	r.judge(gate.Rate() / base.Rate())
-	r.Note = e.commitNote(before, gate.Requests+gate.Errors, gate.Elapsed+warmup(e.opts.Duration))
+	if commits > 0 {
+		r.Note = fmt.Sprintf("%d write commits (%.0f/s), %.1f creates per commit", commits,
+			float64(commits)/wall.Seconds(), gate.Rate()*wall.Seconds()/float64(commits))
+	}
 	return r, nil
+}
+
+// createStore is the create scenario without HTTP: conc goroutines call
+// store.CreateDeviceCode directly, alternating with the same Batch
+// baseline. The gap between this row and create is the HTTP path's; the gap
+// between this row and the baseline is the store's group commit's.
+func (e *env) createStore(ctx context.Context) (Result, error) {
+	conc := e.opts.Concurrency
+	r := Result{Title: "device code creation, store only (no HTTP)"}
+	batch, done, err := batchBaseline(ctx, e.root, conc)
+	if err != nil {
+		return r, err
+	}
+	defer done()
+	st := e.srv.Store()
+	commits, wall := 0, time.Duration(0)
+	gateRun := func(d time.Duration) Stats {
+		before, t0 := e.commits(), time.Now()
+		res := closedLoop(ctx, conc, d, func(context.Context, int) error {
+			dc, err := newPendingCode(time.Now())
+			if err == nil {
+				err = st.CreateDeviceCode(dc)
+			}
+			return err
+		})
+		commits, wall = commits+e.commits()-before, wall+time.Since(t0)
+		return res
+	}
+	var base, gate Stats
+	e.profile(ScenarioCreateStore, func() Stats { base, gate = alternate(e.opts.Duration, batch, gateRun); return gate })
+	r.measured(gate)
+	r.against(fmt.Sprintf("bbolt Batch, 1 put/call, cap %d", conc), base)
+	r.judge(gate.Rate() / base.Rate())
+	if commits > 0 {
+		r.Note = fmt.Sprintf("diagnostic row, no target; %d write commits (%.0f/s), %.1f creates per commit", commits,
+			float64(commits)/wall.Seconds(), gate.Rate()*wall.Seconds()/float64(commits))
+	}
+	return r, nil
+}
+
+// newPendingCode is a code as the create handler makes it.
+func newPendingCode(now time.Time) (store.DeviceCode, error) {
+	code, err := tokens.NewDeviceCode()
+	if err != nil {
+		return store.DeviceCode{}, err
+	}
+	uc, err := tokens.NewUserCode()
+	return store.DeviceCode{Hash: tokens.HashOf(code), UserCode: uc, ClientID: server.DefaultClientID, DeviceLabel: "store-only",
+		Interval: int(pollInterval / time.Second), CreatedAt: now, ExpiresAt: now.Add(codeTTL)}, err
 }
 
 // commits is the id of the last committed write transaction: bbolt numbers
@@ -43,37 +105,27 @@ func (e *env) commits() int {
 	return id
 }
 
-// commitNote tells how many requests shared a commit (group commit at work
-// or not); the warm-up's requests are not in n, so the group is a floor.
-func (e *env) commitNote(before, n int, wall time.Duration) string {
-	c := e.commits() - before
-	if c <= 0 {
-		return ""
-	}
-	return fmt.Sprintf("%d write commits in %s (%.0f/s), at least %.1f requests per commit",
-		c, wall.Round(time.Second), float64(c)/wall.Seconds(), float64(n)/float64(c))
-}
-
 // flow: one client runs whole flows back to back (create, approve through
 // the console API, poll, token); its p50 against the p50 of one durable
 // single-put bbolt Update.
 func (e *env) flow(ctx context.Context) (Result, error) {
 	r := Result{Title: "full flow, 1 client (p50 ratio)", Target: atMost(8)}
-	base, err := updateBaseline(ctx, e.root, e.opts.Duration)
+	update, done, err := updateBaseline(ctx, e.root)
 	if err != nil {
 		return r, err
 	}
+	defer done()
 	s, err := e.login(ctx, 2)
 	if err != nil {
 		return r, err
 	}
 	defer s.c.CloseIdleConnections()
 	var steps flowSteps
-	gate := e.profile(ScenarioFlow, func() Stats {
-		return closedLoop(ctx, 1, e.opts.Duration, func(ctx context.Context, _ int) error {
-			return e.oneFlow(ctx, s, &steps)
-		})
-	})
+	gateRun := func(d time.Duration) Stats {
+		return closedLoop(ctx, 1, d, func(ctx context.Context, _ int) error { return e.oneFlow(ctx, s, &steps) })
+	}
+	var base, gate Stats
+	e.profile(ScenarioFlow, func() Stats { base, gate = alternate(e.opts.Duration, update, gateRun); return gate })
 	r.measured(gate)
 	r.against("bbolt Update, 1 put, durable", base)
 	if base.P50 > 0 {

@@ -403,10 +403,21 @@
     });
 
     var slot = days.length ? plotW / days.length : plotW;
-    var barW = Math.max(2, Math.min(18, slot * 0.6));
-    var line = [];
+    var barW = Math.max(3, Math.min(18, slot * 0.7));
+    // A label every week on a wide chart, every other week on a narrow one,
+    // always ending on today.
+    var labelEvery = plotW < 420 ? 14 : 7;
+    var cxOf = function (i) {
+      return pad.left + slot * i + slot / 2;
+    };
+    // The line goes first so the bars and dots are drawn over it.
+    if (days.length > 1) {
+      svgEl('polyline', { 'class': 'minted-line', points: days.map(function (d, i) {
+        return cxOf(i).toFixed(1) + ',' + y(d.minted).toFixed(1);
+      }).join(' ') }, svg);
+    }
     days.forEach(function (d, i) {
-      var cx = pad.left + slot * i + slot / 2;
+      var cx = cxOf(i);
       var g = svgEl('g', { 'class': 'day' + (d.approved + d.denied + d.minted > 0 ? ' has-data' : ''), 'data-day': d.day }, svg);
       svgEl('title', {}, g).textContent = shortDay(d.day) + ': ' + G.plural(d.approved, 'approval') + ', ' +
         G.plural(d.denied, 'denial') + ', ' + G.plural(d.minted, 'token') + ' handed out';
@@ -419,14 +430,11 @@
       if (d.minted > 0) {
         svgEl('circle', { 'class': 'minted-dot', cx: cx, cy: y(d.minted), r: 2.5, 'data-count': d.minted }, g);
       }
-      line.push(cx.toFixed(1) + ',' + y(d.minted).toFixed(1));
-      if (i % 7 === (days.length - 1) % 7) {
-        svgText(svg, cx, H - 6, 'middle', shortDay(d.day));
+      var last = i === days.length - 1;
+      if ((days.length - 1 - i) % labelEvery === 0) {
+        svgText(svg, last ? W - pad.right : cx, H - 6, last ? 'end' : 'middle', shortDay(d.day));
       }
     });
-    if (line.length > 1) {
-      svgEl('polyline', { 'class': 'minted-line', points: line.join(' ') }, svg);
-    }
   }
 
   function onResize() {
@@ -438,14 +446,18 @@
     }, 150);
   }
 
-  async function onSignOut() {
-    var button = byId('signout');
+  async function onSignOut(event) {
+    var button = event.currentTarget;
     button.disabled = true;
     var ok = await C.signOut(state.session.csrf_token);
     button.disabled = false;
     if (ok) {
       show('view-signin');
       byId('signin-link').focus();
+      return;
+    }
+    if (byId('view-admin').hidden) {
+      showError({ status: -1 });
       return;
     }
     setStatus('Could not sign out. Please try again.');
@@ -456,6 +468,7 @@
   byId('filter-form').addEventListener('submit', applyFilters);
   byId('filter-clear').addEventListener('click', clearFilters);
   byId('signout').addEventListener('click', onSignOut);
+  byId('forbidden-signout').addEventListener('click', onSignOut);
   byId('retry').addEventListener('click', function () {
     show('view-loading');
     load();
