@@ -110,6 +110,8 @@ func benchFlags() []cli.Flag {
 		boolean("scale", "also run the scale scenario (1M live + 1M expired tokens; takes minutes)"),
 		&cli.IntFlag{Name: "scale-tokens", Value: 1_000_000, Usage: "live (and expired) tokens of the scale scenario"},
 		&cli.BoolFlag{Name: "hold-polls", Value: true, Usage: "run the server with held polls, as serve does by default"},
+		dur("wait-quiet", 0, "before each scenario, wait up to this long for other processes to leave the CPUs idle", ""),
+		&cli.IntFlag{Name: "retries", Usage: "measure a row again (up to N times) when other processes used the CPUs meanwhile"},
 		str("cpuprofile", "", "write one CPU profile per scenario into this directory"),
 		str("temp-dir", "", "where the data directory goes (default: system temp dir); its disk is measured"),
 		boolean("json", "print JSON"), boolean("markdown", "print a Markdown table"),

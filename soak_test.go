@@ -15,7 +15,8 @@ import (
 // TestSoak runs the real server for GATEHOUSE_SOAK_DURATION (default 10m)
 // under a steady mixed load: flows started, approved and polled, tokens
 // checked, re-logins rotating in place, revocations, and the scheduled prune
-// (every 30 s, 1 min retention) deleting what the load leaves behind. Every
+// (every 30 s, 1 min retention for tokens and audit events) deleting what the
+// load leaves behind. Every
 // 10 s it reports the server's RSS, the data file's size, requests and
 // errors. It fails on any error, on memory that keeps growing, and on a file
 // that keeps growing once prune runs. Outside CI: scripts/soak.sh.
@@ -26,7 +27,7 @@ func TestSoak(t *testing.T) {
 	}
 	dir := t.TempDir()
 	addOperator(t, dir)
-	p := startServe(t, dir, "--prune-every", "30s", "--retention", "1m", "--audit-retention", "2m")
+	p := startServe(t, dir, "--prune-every", "30s", "--retention", "1m", "--audit-retention", "1m")
 	defer p.kill()
 	sess, err := p.signIn(opEmail, opPassword)
 	if err != nil {

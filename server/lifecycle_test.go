@@ -168,3 +168,17 @@ func TestLastUsedIsWrittenInBatches(t *testing.T) {
 		t.Fatalf("last_used_at %v, want %v", row.LastUsedAt, ts.clock.Now())
 	}
 }
+
+// TestDefaultWorkspaceIsTheFirstJoined: the picker's order and default do
+// not depend on random workspace ids.
+func TestDefaultWorkspaceIsTheFirstJoined(t *testing.T) {
+	for i := 0; i < 5; i++ {
+		ts := startServer(t)
+		b := ts.signIn(testEmail, testPassword)
+		ws := b.sess["workspaces"].([]any)
+		first := ws[0].(map[string]any)
+		if first["name"] != "default" || b.sess["default_workspace_id"] != first["id"] || ws[1].(map[string]any)["name"] != "research" {
+			t.Fatalf("workspaces %v, default %v", ws, b.sess["default_workspace_id"])
+		}
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"sort"
 	"strings"
 	"time"
 
@@ -27,16 +28,20 @@ func (s *Store) CreateAccount(n NewAccount) (Account, error) {
 		if emails.Get(key) != nil {
 			return ErrExists
 		}
+		for i, name := range n.Workspaces {
+			id, err := join(tx, a.ID, name, n.WorkspaceIDs, a.CreatedAt)
+			if err != nil {
+				return err
+			}
+			if i == 0 {
+				a.DefaultWorkspaceID = id
+			}
+		}
 		if err := putJSON(tx.Bucket(bucketAccounts), []byte(a.ID), a); err != nil {
 			return err
 		}
 		if err := emails.Put(key, []byte(a.ID)); err != nil {
 			return err
-		}
-		for _, name := range n.Workspaces {
-			if err := join(tx, a.ID, name, n.WorkspaceIDs, a.CreatedAt); err != nil {
-				return err
-			}
 		}
 		return appendEvent(tx, Event{At: a.CreatedAt, Type: "account.created", Subject: a.Email, Detail: a.Role})
 	})
@@ -44,7 +49,7 @@ func (s *Store) CreateAccount(n NewAccount) (Account, error) {
 }
 
 // join adds an account to the workspace named name, creating it if needed.
-func join(tx *bolt.Tx, accountID, name string, newID func() string, now time.Time) error {
+func join(tx *bolt.Tx, accountID, name string, newID func() string, now time.Time) (string, error) {
 	ws := tx.Bucket(bucketWorkspaces)
 	var found *Workspace
 	err := ws.ForEach(func(_, v []byte) error {
@@ -58,15 +63,28 @@ func join(tx *bolt.Tx, accountID, name string, newID func() string, now time.Tim
 		return nil
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if found == nil {
 		found = &Workspace{ID: newID(), Name: name, CreatedAt: now}
 		if err := putJSON(ws, []byte(found.ID), found); err != nil {
-			return err
+			return "", err
 		}
 	}
-	return tx.Bucket(bucketMemberships).Put(membershipKey(accountID, found.ID), []byte("member"))
+	return found.ID, tx.Bucket(bucketMemberships).Put(membershipKey(accountID, found.ID), []byte("member"))
+}
+
+// orderMemberships lists the default workspace first, then by name, so the
+// order does not depend on random ids.
+func orderMemberships(ms []Membership, defaultID string) []Membership {
+	sort.SliceStable(ms, func(i, j int) bool {
+		di, dj := ms[i].Workspace.ID == defaultID, ms[j].Workspace.ID == defaultID
+		if di != dj {
+			return di
+		}
+		return ms[i].Workspace.Name < ms[j].Workspace.Name
+	})
+	return ms
 }
 
 func membershipKey(accountID, workspaceID string) []byte {
@@ -96,6 +114,7 @@ func (s *Store) AccountByID(id string) (Account, []Membership, error) {
 		}
 		var err error
 		ms, err = membershipsOf(tx, id)
+		ms = orderMemberships(ms, a.DefaultWorkspaceID)
 		return err
 	})
 	return a, ms, err

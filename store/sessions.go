@@ -36,6 +36,7 @@ func (s *Store) SessionAccount(h tokens.Hash, now time.Time) (Account, []Members
 		}
 		var err error
 		ms, err = membershipsOf(tx, a.ID)
+		ms = orderMemberships(ms, a.DefaultWorkspaceID)
 		return err
 	})
 	return a, ms, err

@@ -85,6 +85,9 @@ type Account struct {
 	PasswordHash string    `json:"password_hash"`
 	Disabled     bool      `json:"disabled,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
+	// DefaultWorkspaceID is the first workspace the account joined; it is
+	// listed first and preselected at approval.
+	DefaultWorkspaceID string `json:"default_workspace_id,omitempty"`
 }
 
 // Workspace groups accounts; tokens carry the workspace chosen at approval.

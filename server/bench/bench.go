@@ -34,6 +34,12 @@ type Options struct {
 	// tokens, 100k pending codes, a prune under load. Minutes; not for CI.
 	Scale       bool
 	ScaleTokens int
+	// QuietWait is how long to wait, before each scenario, for a second in
+	// which other processes use under 5% of the CPUs; Retries is how many
+	// times a row disturbed by other processes is measured again. Both
+	// zero: measure once, whatever else runs (rows are still flagged).
+	QuietWait time.Duration
+	Retries   int
 	// NoHoldPolls runs the server without held polls (serve holds them by
 	// default). poll-max always runs without them: it measures the
 	// immediate answer's capacity.
@@ -145,18 +151,42 @@ func runMain(ctx context.Context, opts Options, dir string, rep *Report) error {
 		if !slices.Contains(opts.Scenarios, sc.name) || ctx.Err() != nil {
 			continue
 		}
-		e.logf("scenario %s", sc.name)
-		cpu := sampleCPU()
-		res, err := sc.run(ctx)
-		res.Scenario = sc.name
-		res.SelfCPU, res.Others = cpuSince(cpu)
-		if err != nil {
-			res.Note = joinNote(res.Note, "failed: "+err.Error())
-			res.Failed = true
-		}
-		rep.Results = append(rep.Results, res)
+		rep.Results = append(rep.Results, e.runQuietly(ctx, sc))
 	}
 	return nil
+}
+
+// runQuietly runs a scenario, first waiting (up to QuietWait) for the
+// machine to be quiet and running it again (up to Retries times) when other
+// processes took the CPUs meanwhile; the least disturbed attempt is kept.
+func (e *env) runQuietly(ctx context.Context, sc scenario) Result {
+	var best Result
+	for attempt := 0; attempt <= e.opts.Retries && ctx.Err() == nil; attempt++ {
+		if e.opts.QuietWait > 0 {
+			waitQuiet(ctx, e.opts.QuietWait)
+		}
+		e.logf("scenario %s (attempt %d)", sc.name, attempt+1)
+		res := e.runOnce(ctx, sc)
+		if attempt == 0 || res.Others < best.Others {
+			best = res
+		}
+		if best.Others <= othersWarn || res.Failed {
+			break
+		}
+	}
+	return best
+}
+
+func (e *env) runOnce(ctx context.Context, sc scenario) Result {
+	cpu := sampleCPU()
+	res, err := sc.run(ctx)
+	res.Scenario = sc.name
+	res.SelfCPU, res.Others = cpuSince(cpu)
+	if err != nil {
+		res.Note = joinNote(res.Note, "failed: "+err.Error())
+		res.Failed = true
+	}
+	return res
 }
 
 type scenario struct {

@@ -37,6 +37,7 @@ type env struct {
 	accounts []benchAccount
 	live     tokenSet
 	key      string // the secret key, as GATEHOUSE_SECRET_KEY would give it
+	rsSecret string // the introspecting resource server's, once registered
 	tokens   int
 	started  time.Duration // server.Start on the seeded file
 	opened   time.Duration // store.Open on the seeded file

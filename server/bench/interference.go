@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"context"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The machine may be shared (CI runners, other test suites): a row taken
@@ -57,4 +59,19 @@ func cpuSince(s cpuSample) (self, others float64) {
 	total := float64(now.total - s.total)
 	own := now.self - s.self
 	return float64(own) / total, max(float64(now.busy-s.busy-own)/total, 0)
+}
+
+// waitQuiet returns once other processes used under othersWarn of the CPUs
+// for a whole second, or after max.
+func waitQuiet(ctx context.Context, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		s := sampleCPU()
+		if !sleepUntil(ctx, time.Now().Add(time.Second)) {
+			return
+		}
+		if _, others := cpuSince(s); others <= othersWarn {
+			return
+		}
+	}
 }

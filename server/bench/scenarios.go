@@ -78,6 +78,26 @@ func (e *env) bearer(ctx context.Context) (Result, error) {
 	return r, nil
 }
 
+// resourceServer registers the bench's resource server once, through the
+// admin socket as an operator would, and returns its secret.
+func (e *env) resourceServer(ctx context.Context) (string, error) {
+	if e.rsSecret != "" {
+		return e.rsSecret, nil
+	}
+	secret, err := tokens.RandomString(32)
+	if err != nil {
+		return "", err
+	}
+	secret = "dfor_" + secret
+	h := tokens.HashOf(secret)
+	in := map[string]string{"name": "bench-rs", "secret_hash": hex.EncodeToString(h[:])}
+	if err := (server.Admin{DataDir: e.data}).Call(ctx, "resource.add", in, nil); err != nil {
+		return "", err
+	}
+	e.rsSecret = secret
+	return secret, nil
+}
+
 // forwardAuth: the reverse-proxy sub-request (GET /v1/auth/verify), the
 // leanest bearer route: no account lookup. Skipped while not mounted.
 func (e *env) forwardAuth(ctx context.Context) (Result, error) {
@@ -113,14 +133,8 @@ func (e *env) absent(ctx context.Context, r request) (bool, error) {
 // note while the route or the registry is missing.
 func (e *env) introspect(ctx context.Context) (Result, error) {
 	r := Result{Title: "introspection, " + count(e.tokens) + " live tokens", Target: atLeast(0.50)}
-	secret, err := tokens.RandomString(32)
+	secret, err := e.resourceServer(ctx)
 	if err != nil {
-		return r, err
-	}
-	secret = "dfor_" + secret
-	h := tokens.HashOf(secret)
-	in := map[string]string{"name": "bench-rs", "secret_hash": hex.EncodeToString(h[:])}
-	if err := (server.Admin{DataDir: e.data}).Call(ctx, "resource.add", in, nil); err != nil {
 		r.Skipped, r.Note = true, "no resource-server registry (admin op resource.add): "+err.Error()
 		return r, nil
 	}

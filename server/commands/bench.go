@@ -23,6 +23,7 @@ func Bench(c *cli.Context) error {
 	}
 	opts := bench.Options{Duration: c.Duration("duration"), Concurrency: c.Int("concurrency"), Tokens: c.Int("tokens"),
 		Scenarios: names, Scale: c.Bool("scale"), ScaleTokens: c.Int("scale-tokens"), NoHoldPolls: !c.Bool("hold-polls"),
+		QuietWait: c.Duration("wait-quiet"), Retries: c.Int("retries"),
 		CPUProfileDir: c.String("cpuprofile"), TempDir: c.String("temp-dir"), Progress: c.App.ErrWriter}
 	ctx, stop := signal.NotifyContext(ctxOrBackground(c), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

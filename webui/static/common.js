@@ -88,8 +88,19 @@
   // tooManyMessage is what a page says on a 429.
   function tooManyMessage(retryAfter) {
     return retryAfter
-      ? 'Too many attempts, try again in ' + plural(retryAfter, 'second')
+      ? 'Too many attempts, try again in ' + humanWait(retryAfter)
       : 'Too many attempts, try again later';
+  }
+
+  // humanWait says a wait in the largest unit that reads naturally.
+  function humanWait(seconds) {
+    if (seconds < 90) {
+      return plural(seconds, 'second');
+    }
+    if (seconds < 90 * 60) {
+      return plural(Math.ceil(seconds / 60), 'minute');
+    }
+    return plural(Math.ceil(seconds / 3600), 'hour');
   }
 
   // safeNext returns raw if it is a same-origin relative path that cannot
