@@ -115,36 +115,38 @@ func putKey(w, i int) []byte {
 // batchBaseline is conc workers each calling DB.Batch with one small put,
 // back to back, with the batch size capped at conc so a full batch commits
 // at once instead of waiting out MaxBatchDelay.
-func batchBaseline(ctx context.Context, dir string, conc int) (runner, func(), error) {
+func batchBaseline(ctx context.Context, dir string, conc int) (runner, *meter, func(), error) {
 	db, done, err := boltDB(dir, "baseline-batch.db")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	db.MaxBatchSize = conc
 	counters := make([]int, conc)
-	return func(d time.Duration) Stats {
+	m := &meter{db: db, unit: "puts"}
+	return m.wrap(func(d time.Duration) Stats {
 		return closedLoop(ctx, conc, d, func(_ context.Context, w int) error {
 			counters[w]++
 			k := putKey(w, counters[w])
 			return db.Batch(func(tx *bolt.Tx) error { return tx.Bucket([]byte("b")).Put(k, smallValue) })
 		})
-	}, done, nil
+	}), m, done, nil
 }
 
 // updateBaseline is one client committing one small put per durable
 // Update, back to back.
-func updateBaseline(ctx context.Context, dir string) (runner, func(), error) {
+func updateBaseline(ctx context.Context, dir string) (runner, *meter, func(), error) {
 	db, done, err := boltDB(dir, "baseline-update.db")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	i := 0
-	return func(d time.Duration) Stats {
+	m := &meter{db: db, unit: "puts"}
+	return m.wrap(func(d time.Duration) Stats {
 		return closedLoop(ctx, 1, d, func(context.Context, int) error {
 			i++
 			return db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("b")).Put(putKey(0, i), smallValue) })
 		})
-	}, done, nil
+	}), m, done, nil
 }
 
 func trim(s string) string {

@@ -18,8 +18,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -95,10 +97,6 @@ func (o *Options) fill() error {
 	if o.Scale && !slices.Contains(o.Scenarios, ScenarioScale) {
 		o.Scenarios = append(o.Scenarios, ScenarioScale)
 	}
-	if slices.Contains(o.Scenarios, ScenarioScale) && !slices.Contains(o.Scenarios, ScenarioBearer) {
-		// Scale compares its bearer figure with the --tokens one.
-		o.Scenarios = append([]string{ScenarioBearer}, o.Scenarios...)
-	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
@@ -123,37 +121,24 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	defer os.RemoveAll(root)
 	rep := &Report{Machine: thisMachine(), Options: opts, Started: time.Now()}
-	if needsMain(opts.Scenarios) {
-		if err := runMain(ctx, opts, filepath.Join(root, "main"), rep); err != nil {
-			return rep, err
+	// The main server stays up through the scale scenario, which compares
+	// its bearer figure with this one's, alternating between the two.
+	e, err := startEnv(ctx, opts, filepath.Join(root, "main"), opts.Tokens, 0)
+	if err != nil {
+		return rep, err
+	}
+	defer e.close()
+	for _, sc := range e.scenarios() {
+		if slices.Contains(opts.Scenarios, sc.name) && ctx.Err() == nil {
+			rep.Results = append(rep.Results, e.runQuietly(ctx, sc))
 		}
 	}
-	if slices.Contains(opts.Scenarios, ScenarioScale) {
-		if err := runScale(ctx, opts, filepath.Join(root, "scale"), rep); err != nil {
+	if slices.Contains(opts.Scenarios, ScenarioScale) && ctx.Err() == nil {
+		if err := runScale(ctx, opts, filepath.Join(root, "scale"), rep, e); err != nil {
 			return rep, err
 		}
 	}
 	return rep, ctx.Err()
-}
-
-func needsMain(names []string) bool {
-	return slices.ContainsFunc(names, func(s string) bool { return s != ScenarioScale })
-}
-
-// runMain runs every scenario but scale on one seeded server.
-func runMain(ctx context.Context, opts Options, dir string, rep *Report) error {
-	e, err := startEnv(ctx, opts, dir, opts.Tokens, 0)
-	if err != nil {
-		return err
-	}
-	defer e.close()
-	for _, sc := range e.scenarios() {
-		if !slices.Contains(opts.Scenarios, sc.name) || ctx.Err() != nil {
-			continue
-		}
-		rep.Results = append(rep.Results, e.runQuietly(ctx, sc))
-	}
-	return nil
 }
 
 // runQuietly runs a scenario, first waiting (up to QuietWait) for the
@@ -166,7 +151,9 @@ func (e *env) runQuietly(ctx context.Context, sc scenario) Result {
 			waitQuiet(ctx, e.opts.QuietWait)
 		}
 		e.logf("scenario %s (attempt %d)", sc.name, attempt+1)
+		e.attempt = attempt + 1
 		res := e.runOnce(ctx, sc)
+		res.Attempt = e.attempt
 		if attempt == 0 || res.Others < best.Others {
 			best = res
 		}
@@ -217,6 +204,9 @@ func (e *env) profile(name string, f func() Stats) Stats {
 		e.logf("cpu profile: %v", err)
 		return f()
 	}
+	if e.attempt > 1 {
+		name += "-" + strconv.Itoa(e.attempt)
+	}
 	path := filepath.Join(e.opts.CPUProfileDir, name+".pprof")
 	out, err := os.Create(path)
 	if err == nil {
@@ -264,10 +254,33 @@ func procField(path, name string) string {
 	return ""
 }
 
-// rss is this process's resident memory now and at its peak, from
-// /proc/self/status (zero where unavailable).
-func rss() (now, peak int64) {
-	return kib(procField("/proc/self/status", "VmRSS")), kib(procField("/proc/self/status", "VmHWM"))
+// Mem is this process's memory at one moment: resident set (VmRSS) split
+// into anonymous memory (RssAnon: Go heap, stacks) and mapped file pages
+// (RssFile: mostly the bbolt files, which the kernel may drop and re-read),
+// the peak resident set (VmHWM), all from /proc/self/status, and the Go
+// heap in use. One process holds the servers and the load generator.
+type Mem struct {
+	RSS  int64  `json:"rss_bytes"`
+	Anon int64  `json:"rss_anon_bytes"`
+	File int64  `json:"rss_file_bytes"`
+	Peak int64  `json:"rss_peak_bytes"`
+	Heap uint64 `json:"go_heap_inuse_bytes"`
+}
+
+// memNow collects garbage first (twice: sync.Pools, bbolt's page pool
+// among them, survive one collection) and returns it to the system, so the
+// figures are what is live, not what the seeding left behind.
+func memNow() Mem {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	f := func(name string) int64 { return kib(procField("/proc/self/status", name)) }
+	return Mem{RSS: f("VmRSS"), Anon: f("RssAnon"), File: f("RssFile"), Peak: f("VmHWM"), Heap: ms.HeapInuse}
+}
+
+func (m Mem) String() string {
+	return fmt.Sprintf("RSS %s (anon %s, file-backed %s; Go heap %s)", mib(m.RSS), mib(m.Anon), mib(m.File), mib(int64(m.Heap)))
 }
 
 func kib(v string) int64 {

@@ -104,9 +104,9 @@ func TestOptionsRejectUnknownScenario(t *testing.T) {
 	if err := o.fill(); err == nil {
 		t.Error("unknown scenario accepted")
 	}
-	o = Options{Scenarios: []string{ScenarioScale}}
-	if err := o.fill(); err != nil || o.Scenarios[0] != ScenarioBearer {
-		t.Errorf("scale alone should bring the bearer reference run: %v %v", o.Scenarios, err)
+	o = Options{Scale: true}
+	if err := o.fill(); err != nil || o.Scenarios[len(o.Scenarios)-1] != ScenarioScale {
+		t.Errorf("--scale should add the scale scenario: %v %v", o.Scenarios, err)
 	}
 }
 

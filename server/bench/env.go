@@ -38,6 +38,7 @@ type env struct {
 	live     tokenSet
 	key      string // the secret key, as GATEHOUSE_SECRET_KEY would give it
 	rsSecret string // the introspecting resource server's, once registered
+	attempt  int    // of the scenario running now (QuietWait/Retries)
 	tokens   int
 	started  time.Duration // server.Start on the seeded file
 	opened   time.Duration // store.Open on the seeded file

@@ -185,6 +185,9 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 // runner measures for d and returns what it saw.
 type runner func(d time.Duration) Stats
 
+// stats runs r once, for callers that time themselves.
+func (r runner) stats() Stats { return r(0) }
+
 // abSlice is the length of one slice of an alternated measurement.
 const abSlice = time.Second
 

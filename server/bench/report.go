@@ -44,6 +44,8 @@ type Result struct {
 	// SelfCPU is the share of all CPUs this process (server, load generator
 	// and baselines together) used meanwhile: headroom in paced rows.
 	SelfCPU float64 `json:"harness_cpu"`
+	// Attempt is which measurement of the row was kept (see Retries).
+	Attempt int `json:"attempt,omitempty"`
 }
 
 // othersWarn is when other processes' CPU use makes a row unreliable.
@@ -161,6 +163,9 @@ func (rep *Report) writeNotes(w io.Writer, bullet string) {
 		}
 		if r.Others > othersWarn {
 			note = joinNote(note, fmt.Sprintf("UNRELIABLE: other processes used %.0f%% of the CPUs meanwhile", 100*r.Others))
+		}
+		if r.Attempt > 1 {
+			note = joinNote(note, fmt.Sprintf("attempt %d kept (less disturbed)", r.Attempt))
 		}
 		if r.SelfCPU > 0 {
 			note = joinNote(note, fmt.Sprintf("CPUs busy: %.0f%% this process, %.0f%% others", 100*r.SelfCPU, 100*r.Others))

@@ -23,39 +23,40 @@ const pruneP99Budget = 50 * time.Millisecond
 // ScaleReport holds the scale scenario's figures beside its table rows.
 type ScaleReport struct {
 	Live          int            `json:"live_tokens"`
+	MemBefore     Mem            `json:"mem_before"` // before the scale server started
 	Expired       int            `json:"expired_tokens"`
 	Seeded        time.Duration  `json:"seed_ns"`
 	FileBytes     int64          `json:"file_bytes"`
 	BytesPerToken float64        `json:"file_bytes_per_token"`
 	Opened        time.Duration  `json:"store_open_ns"`
 	Started       time.Duration  `json:"server_start_ns"`
-	RSSStarted    int64          `json:"rss_started_bytes"`
+	MemStarted    Mem            `json:"mem_started"`
 	Pending       int            `json:"pending_codes"`
 	PendingTime   time.Duration  `json:"pending_create_ns"`
-	RSSPending    int64          `json:"rss_with_pending_bytes"`
+	MemPending    Mem            `json:"mem_with_pending"`
 	PruneTime     time.Duration  `json:"prune_ns"`
 	Pruned        map[string]int `json:"pruned"`
 	FileAfter     int64          `json:"file_bytes_after_prune"`
-	RSSAfter      int64          `json:"rss_after_prune_bytes"`
-	RSSPeak       int64          `json:"rss_peak_bytes"`
+	MemAfter      Mem            `json:"mem_after_prune"`
 }
 
 // runScale seeds ScaleTokens live and as many long-expired tokens, starts a
 // server on the file, adds 100k pending codes through the API, measures
 // bearer checks against the --tokens figure, then prunes the expired
 // million through the admin socket while bearer checks continue.
-func runScale(ctx context.Context, opts Options, dir string, rep *Report) error {
+func runScale(ctx context.Context, opts Options, dir string, rep *Report, small *env) error {
 	n := opts.ScaleTokens
+	before := memNow()
 	e, err := startEnv(ctx, opts, dir, n, n)
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	sr := &ScaleReport{Live: n, Expired: n, Seeded: e.seeded, Opened: e.opened, Started: e.started}
+	sr := &ScaleReport{Live: n, Expired: n, Seeded: e.seeded, Opened: e.opened, Started: e.started, MemBefore: before}
 	rep.Scale = sr
 	sr.FileBytes = fileSize(e.data)
 	sr.BytesPerToken = float64(sr.FileBytes) / float64(2*n)
-	sr.RSSStarted, _ = rss()
+	sr.MemStarted = memNow()
 	e.logf("scale: file %s, store open %s, server start %s", mib(sr.FileBytes), sr.Opened, sr.Started)
 
 	sr.Pending = min(scalePending, n)
@@ -64,11 +65,14 @@ func runScale(ctx context.Context, opts Options, dir string, rep *Report) error 
 		return fmt.Errorf("pending codes: %w", err)
 	}
 	sr.PendingTime = time.Since(t0)
-	sr.RSSPending, _ = rss()
+	sr.MemPending = memNow()
 	e.logf("scale: %d pending codes in %s", sr.Pending, sr.PendingTime.Round(time.Millisecond))
 
 	cpu := sampleCPU()
-	res := e.scaleBearer(ctx, rep)
+	if opts.QuietWait > 0 {
+		waitQuiet(ctx, opts.QuietWait)
+	}
+	res := e.scaleBearer(ctx, small)
 	res.SelfCPU, res.Others = cpuSince(cpu)
 	rep.Results = append(rep.Results, res)
 	e.logf("scale: prune under load")
@@ -80,30 +84,33 @@ func runScale(ctx context.Context, opts Options, dir string, rep *Report) error 
 	res.SelfCPU, res.Others = cpuSince(cpu)
 	rep.Results = append(rep.Results, res)
 	sr.FileAfter = fileSize(e.data)
-	sr.RSSAfter, sr.RSSPeak = rss()
+	sr.MemAfter = memNow()
 	return nil
 }
 
-// scaleBearer is the bearer scenario on the big file, judged against the
-// bearer figure of the --tokens run.
-func (e *env) scaleBearer(ctx context.Context, rep *Report) Result {
+// scaleBearer is the bearer scenario on the big file, alternating with the
+// same load on the --tokens server (still running) as its reference.
+func (e *env) scaleBearer(ctx context.Context, small *env) Result {
 	r := Result{Scenario: ScenarioScale, Title: "scale: bearer /v1/me, " + count(e.tokens) + " live + " + count(e.tokens) + " expired",
 		Target: atLeast(0.90)}
-	c := newClient(e.opts.Concurrency)
-	defer c.CloseIdleConnections()
-	mk := e.bearerReq(e.live, e.tokens)
-	gate := e.profile("scale-bearer", func() Stats {
-		return closedLoop(ctx, e.opts.Concurrency, e.opts.Duration, func(ctx context.Context, w int) error {
-			return expect(ctx, c, mk(w), http.StatusOK, `"token_id"`)
-		})
-	})
-	r.measured(gate)
-	for _, b := range rep.Results {
-		if b.Scenario == ScenarioBearer && b.Rate > 0 {
-			r.Baseline, r.BaseRate, r.BaseP50 = "bearer with "+count(rep.Options.Tokens)+" tokens (above)", b.Rate, b.P50
-			r.judge(gate.Rate() / b.Rate)
-		}
+	run := func(env *env) (runner, func()) {
+		c := newClient(e.opts.Concurrency)
+		mk := env.bearerReq(env.live, env.tokens)
+		return func(d time.Duration) Stats {
+			return closedLoop(ctx, e.opts.Concurrency, d, func(ctx context.Context, w int) error {
+				return expect(ctx, c, mk(w), http.StatusOK, `"token_id"`)
+			})
+		}, c.CloseIdleConnections
 	}
+	ref, done1 := run(small)
+	defer done1()
+	big, done2 := run(e)
+	defer done2()
+	var base, gate Stats
+	e.profile("scale-bearer", func() Stats { base, gate = alternate(e.opts.Duration, ref, big); return gate })
+	r.measured(gate)
+	r.against("bearer /v1/me, "+count(small.tokens)+" live tokens", base)
+	r.judge(gate.Rate() / base.Rate())
 	return r
 }
 
@@ -123,12 +130,13 @@ func (e *env) pruneUnderLoad(ctx context.Context, sr *ScaleReport) (Result, erro
 		})
 	}()
 	var pruneErr error
-	e.profile("scale-prune", func() Stats {
+	m := &meter{db: e.srv.Store().DB()}
+	e.profile("scale-prune", m.wrap(func(time.Duration) Stats {
 		t0 := time.Now()
 		pruneErr = (server.Admin{DataDir: e.data}).Call(ctx, "prune", map[string]any{}, &sr.Pruned)
 		sr.PruneTime = time.Since(t0)
 		return Stats{}
-	})
+	}).stats)
 	close(stop)
 	st := <-loaded
 	if pruneErr != nil {
@@ -136,7 +144,8 @@ func (e *env) pruneUnderLoad(ctx context.Context, sr *ScaleReport) (Result, erro
 	}
 	r.measured(st)
 	r.judge(float64(st.P99) / float64(pruneP99Budget))
-	r.Note = fmt.Sprintf("prune took %s; the bearer load ran for exactly that long", sr.PruneTime.Round(time.Millisecond))
+	r.Note = fmt.Sprintf("prune took %s; the bearer load ran for exactly that long; all writers meanwhile: %s",
+		sr.PruneTime.Round(time.Millisecond), m)
 	return r, nil
 }
 
@@ -155,14 +164,17 @@ func (sr *ScaleReport) write(w io.Writer, bullet string) error {
 	}
 	_, err := fmt.Fprintf(w, `%sscale: %s live + %s expired tokens seeded in %s; file %s = %.0f B per token (incl. indexes)
 %sscale: store.Open %s, server.Start %s (page cache warm from seeding)
-%sscale: RSS %s after start, %s with %s pending codes (created through the API in %s)
+%sscale: memory before the scale server: %s
+%sscale: after its start: %s
+%sscale: with %s pending codes (created through the API in %s): %s
 %sscale: prune of the expired rows took %s, deleted %v; file %s after (bbolt keeps freed pages)
-%sscale: RSS %s after prune, peak %s (load generator included: same process)
+%sscale: after the prune: %s; peak RSS %s (one process: both servers and the load generator)
 `,
 		bullet, count(sr.Live), count(sr.Expired), sr.Seeded.Round(time.Second), mib(sr.FileBytes), sr.BytesPerToken,
 		bullet, sr.Opened.Round(time.Millisecond), sr.Started.Round(time.Millisecond),
-		bullet, mib(sr.RSSStarted), mib(sr.RSSPending), count(sr.Pending), sr.PendingTime.Round(time.Millisecond),
+		bullet, sr.MemBefore, bullet, sr.MemStarted,
+		bullet, count(sr.Pending), sr.PendingTime.Round(time.Millisecond), sr.MemPending,
 		bullet, sr.PruneTime.Round(time.Millisecond), sr.Pruned, mib(sr.FileAfter),
-		bullet, mib(sr.RSSAfter), mib(sr.RSSPeak))
+		bullet, sr.MemAfter, mib(sr.MemAfter.Peak))
 	return err
 }
