@@ -97,7 +97,10 @@ func TestBrowserPrefillNeverAutoApproves(t *testing.T) {
 	signInBrowser(ctx, ts)
 	step(ctx, t, "open the verification_uri_complete",
 		chromedp.Navigate(ts.URL+"/device?user_code="+url.QueryEscape(uc)),
-		chromedp.WaitVisible(chromedp.CSS("#view-authorize")))
+		chromedp.WaitVisible(chromedp.CSS("#view-match")))
+	screenshot(ctx, t, "match")
+	pickCode(ctx, t, uc)
+	step(ctx, t, "see the request", chromedp.WaitVisible(chromedp.CSS("#view-authorize")))
 	screenshot(ctx, t, "authorize-prefilled")
 	step(ctx, t, "linger on the authorize view", chromedp.Sleep(time.Second))
 
@@ -117,8 +120,9 @@ func TestBrowserSignInHandOff(t *testing.T) {
 	letters := normalized(t, uc)
 
 	step(ctx, t, "open the verification_uri_complete signed out",
-		chromedp.Navigate(ts.URL+"/device?user_code="+url.QueryEscape(uc)),
-		chromedp.WaitVisible(chromedp.CSS("#view-signin")))
+		chromedp.Navigate(ts.URL+"/device?user_code="+url.QueryEscape(uc)))
+	pickCode(ctx, t, uc)
+	step(ctx, t, "asked to sign in", chromedp.WaitVisible(chromedp.CSS("#view-signin")))
 	screenshot(ctx, t, "signin-needed")
 	if shown := visibleText(ctx, t, "#signin-code"); shown != uc {
 		t.Errorf("sign-in view names code %q, want %q", shown, uc)
@@ -144,6 +148,74 @@ func TestBrowserSignInHandOff(t *testing.T) {
 	}
 	if typed := run(ctx, t, "read the code field", chromedp.Value(chromedp.CSS("#user-code"))); typed != uc {
 		t.Errorf("code field holds %q, want it pre-filled with %q", typed, uc)
+	}
+}
+
+// TestBrowserNumberMatching: a link with a code in it is not enough to
+// approve. The page offers three codes; only the terminal's goes on, and a
+// wrong pick (or "none of these") drops the link's code for good in this
+// browser, so the person has to type it.
+func TestBrowserNumberMatching(t *testing.T) {
+	ts := startBrowserServer(t)
+	ctx := newBrowser(t)
+	signInBrowser(ctx, ts)
+
+	for _, wrong := range []string{"a decoy", "none of these"} {
+		dc, uc := ts.startFlow("laptop")
+		link := ts.URL + "/device?user_code=" + url.QueryEscape(uc)
+		step(ctx, t, "open the link ("+wrong+")", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#view-match")))
+		choices := run(ctx, t, "read the choices", chromedp.Evaluate[[]string](
+			`Array.prototype.map.call(document.querySelectorAll('#match-choices button'), function (b) { return b.textContent; })`))
+		if len(choices) != 3 {
+			t.Fatalf("the match view offers %q, want three codes", choices)
+		}
+		seen := map[string]bool{}
+		for _, c := range choices {
+			if _, err := tokens.NormalizeUserCode(c); err != nil || len(c) != 9 || c[4] != '-' {
+				t.Errorf("choice %q is not shaped like a user code", c)
+			}
+			seen[c] = true
+		}
+		if len(seen) != 3 || !seen[uc] {
+			t.Fatalf("choices %q: want three different codes, one of them %s", choices, uc)
+		}
+		if shown := visibleText(ctx, t, "#view-match"); strings.Contains(shown, "Authorize") {
+			t.Errorf("the match view already offers to authorize:\n%s", shown)
+		}
+
+		if wrong == "a decoy" {
+			var decoy string
+			for _, c := range choices {
+				if c != uc {
+					decoy = c
+				}
+			}
+			step(ctx, t, "pick a decoy", chromedp.Click(chromedp.CSS(`#match-choices button[data-code="`+decoy+`"]`)))
+		} else {
+			step(ctx, t, "none of these", chromedp.Click(chromedp.CSS("#match-none")))
+		}
+		step(ctx, t, "sent to type the code", chromedp.WaitVisible(chromedp.CSS("#enter-notice")), chromedp.WaitVisible(chromedp.CSS("#view-enter")))
+		screenshot(ctx, t, "match-failed")
+		if typed := run(ctx, t, "read the code field", chromedp.Value(chromedp.CSS("#user-code"))); typed != "" {
+			t.Errorf("after a failed match the code field holds %q, want it empty", typed)
+		}
+		if loc := location(ctx, t); loc.RawQuery != "" {
+			t.Errorf("after a failed match the address is %s, want no code in it", loc)
+		}
+
+		step(ctx, t, "open the same link again",
+			chromedp.Navigate(link),
+			chromedp.WaitVisible(chromedp.CSS("#enter-notice")),
+			chromedp.WaitVisible(chromedp.CSS("#view-enter")))
+		if st, body := ts.poll(dc); st != 400 || body["error"] != "authorization_pending" {
+			t.Fatalf("poll after a failed match: %d %v, want authorization_pending", st, body)
+		}
+
+		typeCodeAndContinue(ctx, t, ts, uc)
+		step(ctx, t, "typing the code goes on", chromedp.WaitVisible(chromedp.CSS("#approve")))
+		if notice := run(ctx, t, "is the notice hidden", chromedp.Evaluate[bool](`document.getElementById('enter-notice').hidden`)); !notice {
+			t.Errorf("the failed-match notice is still shown after typing the code")
+		}
 	}
 }
 
@@ -363,6 +435,15 @@ func submitSignIn(ctx context.Context, ts *testServer) {
 
 // typeCodeAndContinue types the code as a hurried person might, lower case
 // and without its dash, and waits for the authorize view.
+// pickCode answers the number-matching view by choosing userCode
+// (formatted, as the terminal shows it).
+func pickCode(ctx context.Context, t *testing.T, userCode string) {
+	t.Helper()
+	step(ctx, t, "pick the terminal's code "+userCode,
+		chromedp.WaitVisible(chromedp.CSS("#view-match")),
+		chromedp.Click(chromedp.CSS(`#match-choices button[data-code="`+userCode+`"]`)))
+}
+
 func typeCodeAndContinue(ctx context.Context, t *testing.T, ts *testServer, userCode string) {
 	t.Helper()
 	typed := strings.ToLower(strings.ReplaceAll(userCode, "-", ""))

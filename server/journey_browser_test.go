@@ -205,7 +205,11 @@ func TestJourneySSOChooserAndExpiredGrant(t *testing.T) {
 		ctx := newBrowserAt(t, vp)
 		step(ctx, t, "open the link signed out",
 			chromedp.Navigate(ts.URL+"/device?user_code="+url.QueryEscape(uc)),
-			chromedp.WaitVisible(chromedp.CSS("#sso-link")))
+			chromedp.WaitVisible(chromedp.CSS("#view-match")))
+		pageShot(ctx, t, vp, "match")
+		checkAccessibility(ctx, t, vp, "number matching")
+		pickCode(ctx, t, uc)
+		step(ctx, t, "see the chooser", chromedp.WaitVisible(chromedp.CSS("#sso-link")))
 		pageShot(ctx, t, vp, "chooser")
 		checkAccessibility(ctx, t, vp, "chooser")
 		if local := visibleText(ctx, t, "#signin-link"); local != "Sign in with a local account" {

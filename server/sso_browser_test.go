@@ -26,7 +26,9 @@ func TestBrowserSSOApprove(t *testing.T) {
 	cli := pollLikeACLI(t, ts, dc)
 
 	step(ctx, t, "open the verification_uri_complete signed out",
-		chromedp.Navigate(ts.URL+"/device?user_code="+url.QueryEscape(uc)),
+		chromedp.Navigate(ts.URL+"/device?user_code="+url.QueryEscape(uc)))
+	pickCode(ctx, t, uc)
+	step(ctx, t, "see the chooser",
 		chromedp.WaitVisible(chromedp.CSS("#view-signin")),
 		chromedp.WaitVisible(chromedp.CSS("#sso-link")))
 	screenshot(ctx, t, "chooser")
@@ -70,6 +72,36 @@ func TestBrowserSSOApprove(t *testing.T) {
 		if strings.Contains(e.text, "Content Security Policy") || strings.Contains(e.text, "CSP violation") {
 			t.Errorf("CSP violation on the way: %s", e)
 		}
+	}
+}
+
+// TestBrowserSSODirectLinkAsksToMatch: a link straight to sso-initiate
+// skips the /device page, so the person is asked to match the code on the
+// way back, before they can authorize.
+func TestBrowserSSODirectLinkAsksToMatch(t *testing.T) {
+	ts, _ := startBrowserSSO(t)
+	ctx := newBrowser(t)
+	dc, uc := ts.startFlow("laptop")
+
+	step(ctx, t, "follow a link straight to SSO",
+		chromedp.Navigate(ts.URL+"/v1/oauth/device/sso-initiate?user_code="+url.QueryEscape(uc)),
+		chromedp.WaitVisible(chromedp.CSS("#continue")))
+	step(ctx, t, "come back from the identity provider",
+		chromedp.Click(chromedp.CSS("#continue")),
+		chromedp.WaitVisible(chromedp.CSS("#view-match")))
+	screenshot(ctx, t, "sso-match")
+	step(ctx, t, "none of these", chromedp.Click(chromedp.CSS("#match-none")), chromedp.WaitVisible(chromedp.CSS("#enter-notice")))
+	if st, body := ts.poll(dc); st != 400 || body["error"] != "authorization_pending" {
+		t.Fatalf("poll after a refused match: %d %v, want authorization_pending", st, body)
+	}
+
+	// Typing the code proves the person has it; the grant still stands.
+	step(ctx, t, "type the code",
+		chromedp.SendKeys(chromedp.CSS("#user-code"), uc),
+		chromedp.Click(chromedp.CSS("#continue")),
+		chromedp.WaitVisible(chromedp.CSS("#view-sso-authorize")))
+	if shown := visibleText(ctx, t, "#view-sso-authorize"); !strings.Contains(shown, ssoEmail) || !strings.Contains(shown, uc) {
+		t.Errorf("SSO authorize view after typing the code:\n%s", shown)
 	}
 }
 

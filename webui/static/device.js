@@ -6,6 +6,14 @@
 // POST /console/api/oauth/device/approve or .../deny. Nothing is ever
 // approved automatically, whatever the URL says.
 //
+// Number matching: a code that arrives in the URL (verification_uri_complete,
+// or a link someone sent) is not trusted until the person picks it out of
+// three on the match view, proving they see it on their own terminal. A
+// wrong pick discards the link's code for good in this browser: the person
+// must type the code instead. Typing a code, or picking it, marks it
+// confirmed in localStorage, so the sign-in detour and the SSO round trip
+// come back without asking again.
+//
 // SSO branch (when the lookup says "sso": true): the sign-in view offers a
 // link to GET /v1/oauth/device/sso-initiate, a plain navigation through the
 // organization's identity provider. It comes back as /device?sso_verified=1
@@ -17,19 +25,22 @@
   'use strict';
 
   var G = window.Gatehouse;
-  var VIEWS = ['enter', 'signin', 'authorize', 'sso-authorize', 'session-expired', 'success', 'denied', 'invalid',
+  var VIEWS = ['enter', 'match', 'signin', 'authorize', 'sso-authorize', 'session-expired', 'success', 'denied', 'invalid',
     'ratelimited', 'error'];
   var ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
   var CODE_LENGTH = 8;
   var MAX_INPUT = 64;
   var BASE_TITLE = 'Approve device · Gatehouse';
   var GENERIC_ERROR = 'Something went wrong. Please try again.';
+  var MARKS_KEY = 'gatehouse.device-codes';
+  var MARK_TTL_MS = 60 * 60 * 1000; // longer than any code lives
 
   var state = {
     code: '', // the 8 normalized letters being handled
     lookup: null, // the lookup response for state.code
     session: null, // the session response while signed in
     grant: null, // the approval-context response after SSO
+    afterMatch: null, // what a correct pick on the match view goes on to
     retryTimer: 0
   };
 
@@ -162,10 +173,12 @@
     if (enterButton.disabled) {
       return;
     }
-    submitCode(input.value);
+    submitCode(input.value, true);
   }
 
-  function submitCode(raw) {
+  // submitCode checks the code's shape and looks it up. typed is true when
+  // the person typed it, which confirms it; a code from the URL is not.
+  function submitCode(raw, typed) {
     var letters = normalizeCode(raw);
     input.value = formatCode(letters);
     var problem = raw.length > MAX_INPUT ? 'That is too long to be a code.' : codeProblem(letters);
@@ -174,7 +187,147 @@
       show('enter');
       return;
     }
+    byId('enter-notice').hidden = true;
+    if (typed) {
+      markCode(letters, 'ok');
+    }
     lookUp(letters);
+  }
+
+  // ---- Number matching ----
+
+  // readMarks returns the remembered codes, {CODE: {s: 'ok'|'bad', t: ms}},
+  // without the ones old enough to have expired.
+  function readMarks() {
+    var marks = {};
+    try {
+      var parsed = JSON.parse(window.localStorage.getItem(MARKS_KEY) || '{}');
+      var now = Date.now();
+      Object.keys(parsed || {}).forEach(function (code) {
+        var m = parsed[code];
+        if (m && (m.s === 'ok' || m.s === 'bad') && typeof m.t === 'number' && now - m.t < MARK_TTL_MS) {
+          marks[code] = m;
+        }
+      });
+    } catch (e) {
+      // Storage off or damaged: nothing is remembered.
+    }
+    return marks;
+  }
+
+  var memoryMarks = {}; // used when localStorage is unavailable
+
+  function codeMark(code) {
+    var m = readMarks()[code] || memoryMarks[code];
+    return m ? m.s : '';
+  }
+
+  // markCode remembers a code as confirmed ('ok': typed, or picked on the
+  // match view) or as a link that failed the match ('bad'). Only typing
+  // turns 'bad' into 'ok': confirmThen never offers a match for it again.
+  function markCode(code, status) {
+    var marks = readMarks();
+    marks[code] = { s: status, t: Date.now() };
+    memoryMarks[code] = marks[code];
+    try {
+      window.localStorage.setItem(MARKS_KEY, JSON.stringify(marks));
+    } catch (e) {
+      // Kept in memory only.
+    }
+  }
+
+  // randomIndex is a uniform integer in [0, n) from the browser's CSPRNG.
+  function randomIndex(n) {
+    var buf = new Uint32Array(1);
+    var limit = Math.floor(0x100000000 / n) * n;
+    do {
+      window.crypto.getRandomValues(buf);
+    } while (buf[0] >= limit);
+    return buf[0] % n;
+  }
+
+  // decoy is a random code of the same shape that differs from every code
+  // in avoid.
+  function decoy(avoid) {
+    for (;;) {
+      var letters = '';
+      for (var i = 0; i < CODE_LENGTH; i++) {
+        letters += ALPHABET.charAt(randomIndex(ALPHABET.length));
+      }
+      if (avoid.indexOf(letters) < 0) {
+        return letters;
+      }
+    }
+  }
+
+  // showMatch asks which of three codes the terminal shows; then runs next.
+  function showMatch(next) {
+    state.afterMatch = next;
+    var choices = [state.code];
+    choices.push(decoy(choices));
+    choices.push(decoy(choices));
+    for (var i = choices.length - 1; i > 0; i--) {
+      var j = randomIndex(i + 1);
+      var tmp = choices[i];
+      choices[i] = choices[j];
+      choices[j] = tmp;
+    }
+    var box = byId('match-choices');
+    while (box.firstChild) {
+      box.removeChild(box.firstChild);
+    }
+    choices.forEach(function (code) {
+      var b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'button secondary code-choice';
+      b.textContent = formatCode(code);
+      b.setAttribute('data-code', formatCode(code));
+      b.addEventListener('click', function () { pickCode(code); });
+      box.appendChild(b);
+    });
+    show('match');
+  }
+
+  function pickCode(code) {
+    if (code !== state.code) {
+      matchFailed();
+      return;
+    }
+    markCode(code, 'ok');
+    var next = state.afterMatch;
+    state.afterMatch = null;
+    if (next) {
+      next();
+    }
+  }
+
+  // matchFailed forgets the link's code: only typing it goes on from here.
+  function matchFailed() {
+    markCode(state.code, 'bad');
+    state.afterMatch = null;
+    state.lookup = null;
+    document.title = BASE_TITLE;
+    window.history.replaceState(null, '', window.location.pathname);
+    input.value = '';
+    setInputError('');
+    byId('enter-notice').hidden = false;
+    show('enter');
+  }
+
+  // confirmThen runs next at once for a confirmed code, asks for a match
+  // first for a code that came in a link, and refuses a link that already
+  // failed its match.
+  function confirmThen(next) {
+    switch (codeMark(state.code)) {
+      case 'ok':
+        next();
+        return;
+      case 'bad':
+        matchFailed();
+        return;
+      default:
+        showMatch(next);
+    }
   }
 
   // ---- Requests ----
@@ -211,7 +364,16 @@
     // Keep the code in the address bar so a reload or the sign-in detour
     // comes back to the same request.
     window.history.replaceState(null, '', window.location.pathname + '?user_code=' + encodeURIComponent(code));
-    await loadSession();
+    confirmThen(function () {
+      // After SSO a mismatch sends the person to type the code; a typed
+      // code that is the grant's own goes back to the SSO decision.
+      if (state.grant && normalizeCode(state.grant.user_code) === code) {
+        renderSSOAuthorize();
+        show('sso-authorize');
+        return;
+      }
+      loadSession();
+    });
   }
 
   async function loadSession() {
@@ -433,8 +595,13 @@
     }
     state.lookup = l.data;
     document.title = formatCode(state.code) + ' · ' + BASE_TITLE;
-    renderSSOAuthorize();
-    show('sso-authorize');
+    // A link straight to sso-initiate skips the /device page, so the match
+    // is asked here, before the decision, when this browser has not yet
+    // confirmed the code.
+    confirmThen(function () {
+      renderSSOAuthorize();
+      show('sso-authorize');
+    });
   }
 
   function isGrant(data) {
@@ -496,6 +663,7 @@
     window.history.replaceState(null, '', window.location.pathname);
     setEnterBusy(false);
     setInputError('');
+    byId('enter-notice').hidden = true;
     show('enter');
     input.select();
   }
@@ -513,9 +681,11 @@
   byId('restart-expired').addEventListener('click', restart);
   byId('sso-approve').addEventListener('click', function () { decideSSO('approve'); });
   byId('sso-deny').addEventListener('click', function () { decideSSO('deny'); });
+  byId('match-none').addEventListener('click', matchFailed);
 
   // A code in the URL (verification_uri_complete) is filled in and looked
-  // up, never approved: the person still has to press Authorize.
+  // up, then matched, never approved: the person still has to pick it and
+  // press Authorize.
   // The return from SSO is read first; it never approves by itself either.
   var query = new URLSearchParams(window.location.search);
   var fromURL = query.get('user_code');
@@ -524,7 +694,7 @@
   } else if (query.get('sso_verified')) {
     loadSSOContext();
   } else if (fromURL) {
-    submitCode(fromURL);
+    submitCode(fromURL, false);
   } else {
     input.focus();
   }
