@@ -1,8 +1,6 @@
 package server
 
 import (
-	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -100,21 +98,9 @@ func clientList(names clientNameMap) []map[string]string {
 
 // handleAdminRevoke revokes any one token by id, recording the admin.
 func (s *Server) handleAdminRevoke(w http.ResponseWriter, r *http.Request, sc sessionCtx) error {
-	id, err := tokenIDParam(r)
-	if err != nil {
-		return err
-	}
-	res, err := s.store.Revoke(store.RevokeFilter{TokenID: id, Reason: "admin", Actor: sc.account.Email, Now: s.now()})
-	if errors.Is(err, store.ErrNotFound) {
-		return errNoSuchToken
-	}
-	if err != nil {
-		return err
-	}
-	s.metrics.tokenEvent("revoked", len(res.Revoked))
-	s.log.Info("admin revoke from the console", slog.String("account", sc.account.ID), slog.String("token_id", id))
-	writeJSON(w, http.StatusOK, map[string]any{"revoked": len(res.Revoked) == 1, "token_id": id})
-	return nil
+	return s.revokeOneFromConsole(w, r, sc, "admin revoke from the console", func(id string) store.RevokeFilter {
+		return store.RevokeFilter{TokenID: id, Reason: "admin", Actor: sc.account.Email, Now: s.now()}
+	})
 }
 
 // handleAdminAudit lists the most recent audit events, newest first.

@@ -82,12 +82,20 @@ func (s *Server) handleMyDevices(w http.ResponseWriter, r *http.Request, sc sess
 // handleRevokeMyDevice revokes one of the caller's own tokens. Another
 // subject's id answers 404, exactly like an unknown one.
 func (s *Server) handleRevokeMyDevice(w http.ResponseWriter, r *http.Request, sc sessionCtx) error {
+	return s.revokeOneFromConsole(w, r, sc, "token revoked on My devices", func(id string) store.RevokeFilter {
+		return store.RevokeFilter{TokenID: id, OwnerEmail: sc.account.Email, OwnerIssuer: store.LocalIssuer,
+			Reason: "revoked by holder", Actor: sc.account.Email, Now: s.now()}
+	})
+}
+
+// revokeOneFromConsole revokes the token named in the path with the filter
+// built for it, answering 404 for an id the filter does not reach.
+func (s *Server) revokeOneFromConsole(w http.ResponseWriter, r *http.Request, sc sessionCtx, logMsg string, filter func(id string) store.RevokeFilter) error {
 	id, err := tokenIDParam(r)
 	if err != nil {
 		return err
 	}
-	res, err := s.store.Revoke(store.RevokeFilter{TokenID: id, OwnerEmail: sc.account.Email, OwnerIssuer: store.LocalIssuer,
-		Reason: "revoked by holder", Actor: sc.account.Email, Now: s.now()})
+	res, err := s.store.Revoke(filter(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return errNoSuchToken
 	}
@@ -95,7 +103,7 @@ func (s *Server) handleRevokeMyDevice(w http.ResponseWriter, r *http.Request, sc
 		return err
 	}
 	s.metrics.tokenEvent("revoked", len(res.Revoked))
-	s.log.Info("token revoked on My devices", slog.String("account", sc.account.ID), slog.String("token_id", id))
+	s.log.Info(logMsg, slog.String("account", sc.account.ID), slog.String("token_id", id))
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": len(res.Revoked) == 1, "token_id": id})
 	return nil
 }

@@ -455,22 +455,28 @@
 
   // ---- The authorize view ----
 
-  function renderAuthorize() {
+  // renderRequest fills the request details (application, device, IP, age,
+  // expiry, code) of the local view (prefix '') or the SSO view ('sso-').
+  function renderRequest(prefix, codeId) {
     var lookup = state.lookup;
-    var session = state.session;
     var clientName = text(lookup.client_name) || text(lookup.client_id) || 'Unknown application';
     var clientId = text(lookup.client_id);
-    byId('client-name').textContent = clientName;
-    byId('client-id').textContent = clientId && clientId !== clientName ? '(' + clientId + ')' : '';
+    byId(prefix + 'client-name').textContent = clientName;
+    byId(prefix + 'client-id').textContent = clientId && clientId !== clientName ? '(' + clientId + ')' : '';
 
-    var device = byId('device-label');
+    var device = byId(prefix + 'device-label');
     device.textContent = text(lookup.device_label) || 'unnamed device';
     device.classList.toggle('muted', !text(lookup.device_label));
 
-    byId('requester-ip').textContent = text(lookup.requester_ip) || 'unknown';
-    byId('requested-age').textContent = requestedAgo(lookup.age_seconds);
-    byId('expires-in').textContent = expiresIn(lookup.expires_in_remaining);
-    byId('authorize-code').textContent = formatCode(state.code);
+    byId(prefix + 'requester-ip').textContent = text(lookup.requester_ip) || 'unknown';
+    byId(prefix + 'requested-age').textContent = requestedAgo(lookup.age_seconds);
+    byId(prefix + 'expires-in').textContent = expiresIn(lookup.expires_in_remaining);
+    byId(codeId).textContent = formatCode(state.code);
+  }
+
+  function renderAuthorize() {
+    var session = state.session;
+    renderRequest('', 'authorize-code');
     byId('account-email').textContent = session.account.email;
     renderWorkspaces(Array.isArray(session.workspaces) ? session.workspaces : [], text(session.default_workspace_id));
     G.setBusy(decisionButtons, false);
@@ -610,20 +616,9 @@
   }
 
   function renderSSOAuthorize() {
-    var lookup = state.lookup;
-    var clientName = text(lookup.client_name) || text(lookup.client_id) || 'Unknown application';
-    var clientId = text(lookup.client_id);
     byId('sso-email').textContent = state.grant.subject_email;
     byId('sso-issuer').textContent = state.grant.subject_issuer;
-    byId('sso-client-name').textContent = clientName;
-    byId('sso-client-id').textContent = clientId && clientId !== clientName ? '(' + clientId + ')' : '';
-    var device = byId('sso-device-label');
-    device.textContent = text(lookup.device_label) || 'unnamed device';
-    device.classList.toggle('muted', !text(lookup.device_label));
-    byId('sso-requester-ip').textContent = text(lookup.requester_ip) || 'unknown';
-    byId('sso-requested-age').textContent = requestedAgo(lookup.age_seconds);
-    byId('sso-expires-in').textContent = expiresIn(lookup.expires_in_remaining);
-    byId('sso-code').textContent = formatCode(state.code);
+    renderRequest('sso-', 'sso-code');
     G.setBusy(ssoButtons, false);
   }
 
