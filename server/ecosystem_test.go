@@ -184,6 +184,34 @@ func TestIntrospectionAuthenticatesResourceServers(t *testing.T) {
 	}
 }
 
+// TestIntrospectionWrongCredentialsAreLimited: wrong resource-server
+// credentials spend a per-IP budget (20 at once); past it the caller gets
+// 429 with Retry-After, even with the right secret, until it refills.
+func TestIntrospectionWrongCredentialsAreLimited(t *testing.T) {
+	ts := startServer(t)
+	secret := ts.addResource("api.billing")
+	tok, _ := ts.token("laptop")
+	auth := basic("api.billing", secret)
+	for i := 0; i < 30; i++ { // right credentials spend nothing
+		if st, _, _, body := ts.introspect(auth, tok); st != 200 || body["active"] != true {
+			t.Fatalf("introspection %d with the right secret: %d %v", i, st, body)
+		}
+	}
+	burst := server.DefaultLimits(15*time.Minute, 1000).IntrospectAuth.Burst
+	for i := 0; i < burst; i++ {
+		if st, _, _, body := ts.introspect(basic("api.billing", "guess"), tok); st != 401 || body["error"] != "invalid_client" {
+			t.Fatalf("wrong secret %d: %d %v, want 401 invalid_client", i, st, body)
+		}
+	}
+	st, h, _, body := ts.introspect(basic("api.billing", "guess"), tok)
+	if st != 429 || h.Get("Retry-After") == "" {
+		t.Fatalf("wrong secret past the budget: %d %v (Retry-After %q), want 429 with Retry-After", st, body, h.Get("Retry-After"))
+	}
+	if st, _, _, _ := ts.introspect(auth, tok); st != 429 {
+		t.Fatalf("right secret from the refused address: %d, want 429 until the budget refills", st)
+	}
+}
+
 func TestIntrospectionAnswers(t *testing.T) {
 	ts := startServer(t)
 	auth := basic("wiki", ts.addResource("wiki"))

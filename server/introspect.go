@@ -19,7 +19,15 @@ var errResourceAuth = &apiError{Status: http.StatusUnauthorized, Code: "invalid_
 // servers (HTTP Basic, RFC 6749 §2.3.1 encoding). Any token that is not
 // live answers exactly {"active":false}, whatever the reason.
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	// A caller that keeps presenting wrong credentials is slowed down per
+	// IP; a resource server with the right secret never spends the budget.
+	if err := s.checkFailures(s.cfg.Limits.IntrospectAuth, s.ipKey(r)); err != nil {
+		return err
+	}
 	rs, err := s.authResource(r)
+	if errors.Is(err, errResourceAuth) {
+		s.charge(s.cfg.Limits.IntrospectAuth, s.ipKey(r))
+	}
 	if err != nil {
 		s.metrics.introspected("unauthorized")
 		return err

@@ -27,6 +27,7 @@ type Limits struct {
 	SignInIP        ratelimit.Limit // failed sign-ins, per client IP
 	SignInEmail     ratelimit.Limit // failed sign-ins, per email
 	SSOInitiate     ratelimit.Limit // SSO hand-offs started (each calls the ACS), per client IP
+	IntrospectAuth  ratelimit.Limit // failed resource-server credentials on introspection, per client IP
 }
 
 // userCodeSpace is the number of possible user codes: 20^8.
@@ -65,6 +66,7 @@ func DefaultLimits(codeTTL time.Duration, maxPending int) Limits {
 		SignInIP:        perMinute("signin_ip", ratelimit.ScopeIP, 10, 20),
 		SignInEmail:     perMinute("signin_email", ratelimit.ScopeSubjectEmail, 5, 10),
 		SSOInitiate:     perMinute("sso_initiate", ratelimit.ScopeIP, 30, 30),
+		IntrospectAuth:  perMinute("introspect_auth_ip", ratelimit.ScopeIP, 10, 20),
 	}
 }
 
@@ -72,7 +74,7 @@ func DefaultLimits(codeTTL time.Duration, maxPending int) Limits {
 // one list.
 func (l *Limits) fields() []*ratelimit.Limit {
 	return []*ratelimit.Limit{&l.DeviceCode, &l.GuessIP, &l.GuessGlobal, &l.ApproveAccount, &l.ApproveSession,
-		&l.ApproveExternal, &l.Bearer, &l.SignInIP, &l.SignInEmail, &l.SSOInitiate}
+		&l.ApproveExternal, &l.Bearer, &l.SignInIP, &l.SignInEmail, &l.SSOInitiate, &l.IntrospectAuth}
 }
 
 // Validate names every misconfigured limit.
