@@ -61,8 +61,11 @@ func app() *cli.App {
 			{Name: "login", Usage: "sign this machine in to a Gatehouse (reference client)", Action: commands.Login, Flags: clientFlags(
 				str("device-label", "", "label shown to the approver (default: hostname)"),
 				boolean("qr", "also print a QR code of the complete verification URI"))},
-			{Name: "selftest", Usage: "check a running server against the RFC edge cases (no approval needed)", ArgsUsage: "URL",
-				Action: commands.Selftest, Flags: []cli.Flag{str("client-id", server.DefaultClientID, "a registered client id")}},
+			{Name: "selftest", Usage: "check a running server against the RFC edge cases", ArgsUsage: "URL",
+				Action: commands.Selftest, Flags: []cli.Flag{str("client-id", server.DefaultClientID, "a registered client id"),
+					str("approve-email", "", "also approve and deny the selftest's own codes as this account (password: --password-stdin or GATEHOUSE_SELFTEST_PASSWORD)"),
+					boolean("password-stdin", "read the --approve-email account's password from stdin"),
+					boolean("wait-expiry", "also wait out one code's lifetime and check expired_token")}},
 			{Name: "whoami", Usage: "show who the saved token is", Action: commands.Whoami, Flags: clientFlags()},
 			{Name: "logout", Usage: "revoke and forget the saved token", Action: commands.Logout, Flags: clientFlags()},
 			{Name: "bench", Usage: "benchmark an in-process server on a temp data dir (docs/BENCHMARKS.md)", Action: commands.Bench, Flags: benchFlags()},

@@ -285,6 +285,15 @@ func TestSelftestCommand(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "FAIL") {
 		t.Fatalf("selftest against a wrong URL: exit %d\n%s", code, out)
 	}
+	// With an account, the decision checks run too (the password on stdin).
+	out, code = gatehouse(t, srv.adminPW+"\n", "selftest", srv.base, "--approve-email", srv.admin, "--password-stdin")
+	if code != 0 || !strings.Contains(out, "PASS  replay after success") || !strings.Contains(out, "PASS  denied code") ||
+		!strings.Contains(out, "1 skipped") {
+		t.Fatalf("selftest with an approver: exit %d\n%s", code, out)
+	}
+	if out, code = gatehouse(t, "", "selftest", srv.base, "--approve-email", srv.admin); code != 2 {
+		t.Fatalf("selftest --approve-email without a password: exit %d, want 2\n%s", code, out)
+	}
 }
 
 // TestResourceCommands: add prints a secret once that introspection

@@ -21,6 +21,9 @@ type runner struct {
 	http *http.Client
 	meta map[string]any // the metadata document, once fetched
 	flow map[string]any // a device authorization answer, once had
+
+	approval  *approval // the approver's session, once signed in
+	signInErr error     // why signing in failed, so it is tried once
 }
 
 func newRunner(opt Options) *runner {
@@ -56,6 +59,16 @@ func (a answer) errorCode() string {
 }
 
 func (rn *runner) do(ctx context.Context, method, target string, body io.Reader, hdr http.Header) (answer, error) {
+	return rn.doOn(ctx, rn.http, method, target, body, hdr)
+}
+
+// doWith sends a string body with another client (the approver's, which
+// keeps the session cookie).
+func (rn *runner) doWith(ctx context.Context, c *http.Client, method, target, body string, hdr http.Header) (answer, error) {
+	return rn.doOn(ctx, c, method, target, strings.NewReader(body), hdr)
+}
+
+func (rn *runner) doOn(ctx context.Context, c *http.Client, method, target string, body io.Reader, hdr http.Header) (answer, error) {
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
 		return answer{}, err
@@ -63,7 +76,7 @@ func (rn *runner) do(ctx context.Context, method, target string, body io.Reader,
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	resp, err := rn.http.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return answer{}, err
 	}
