@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -230,6 +231,42 @@ func TestCLIAdminCommandsWithoutServer(t *testing.T) {
 	}
 	if o, c := gatehouse(t, "", "prune", "--data-dir", dir, "--dry-run"); c != 0 || !strings.Contains(o, "would delete") {
 		t.Fatalf("prune: %d %s", c, o)
+	}
+}
+
+// TestCLIReadCommandsLeaveTheFileAlone: with no server running, the commands
+// that only read open the file read-only: the file stays byte for byte the
+// same and the directory keeps its mode, so checking a backup or listing a
+// copy never changes it.
+func TestCLIReadCommandsLeaveTheFileAlone(t *testing.T) {
+	dir := t.TempDir()
+	if o, c := gatehouse(t, "pw-from-stdin-123\n", "user", "add", "--data-dir", dir, "--email", "ro@example.com", "--name", "RO", "--password-stdin"); c != 0 {
+		t.Fatalf("user add: %d %s", c, o)
+	}
+	if err := os.Chmod(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "gatehouse.db")
+	before := sha256.Sum256(fileBytes(t, db))
+	for _, args := range [][]string{
+		{"check", "--data-dir", dir}, {"tokens", "list", "--data-dir", dir}, {"audit", "--data-dir", dir},
+		{"user", "list", "--data-dir", dir}, {"client", "list", "--data-dir", dir},
+	} {
+		if o, c := gatehouse(t, "", args...); c != 0 {
+			t.Fatalf("%v: exit %d: %s", args, c, o)
+		}
+		if sha256.Sum256(fileBytes(t, db)) != before {
+			t.Fatalf("%v changed the data file", args)
+		}
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o750 {
+		t.Errorf("data dir mode after read commands: %v %v, want 0750 untouched", fi.Mode().Perm(), err)
+	}
+	if o, c := gatehouse(t, "", "tokens", "list", "--data-dir", filepath.Join(dir, "nope")); c == 0 || !strings.Contains(o, "no Gatehouse data file") {
+		t.Errorf("tokens list on an empty dir: exit %d: %s", c, o)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nope")); err == nil {
+		t.Error("tokens list created the data dir it was pointed at")
 	}
 }
 

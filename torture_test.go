@@ -109,18 +109,21 @@ type torture struct {
 	p         *serveProc
 	sess      console
 
-	mu        sync.Mutex
-	rng       *rand.Rand
-	gen       int
-	seq       int
-	labels    int
-	flows     []*tflow
-	toks      []*ttok
-	backups   []*tbackup
-	checked   int  // backups verified
-	servedOne bool // a backup was restored and served
-	stats     map[string]int
-	killedAt  time.Time
+	mu     sync.Mutex
+	rng    *rand.Rand
+	gen    int
+	seq    int
+	labels int
+	// unconfirmed are codes excused as consumed by a lost poll, to be
+	// confirmed against the token rows at the next verify.
+	unconfirmed []*tflow
+	flows       []*tflow
+	toks        []*ttok
+	backups     []*tbackup
+	checked     int  // backups verified
+	servedOne   bool // a backup was restored and served
+	stats       map[string]int
+	killedAt    time.Time
 }
 
 func (tt *torture) failf(format string, args ...any) {
@@ -193,9 +196,43 @@ func (tt *torture) verify(full bool) {
 	tt.mu.Unlock()
 	parallel(8, len(toks), func(i int) { tt.verifyToken(toks[i]) })
 	parallel(8, len(flows), func(i int) { tt.verifyFlow(flows[i]) })
+	tt.confirmLostTokens()
 	if out, code := runCLI("", "check", "--data-dir", tt.dir); code != 0 {
 		tt.failf("gatehouse check through the running server: %d %s", code, out)
 	}
+}
+
+// confirmLostTokens checks that every code excused as "consumed by a poll
+// whose answer was lost" really minted: a token row with its device label
+// (unique per flow) exists, live or revoked. Otherwise the approval was lost.
+func (tt *torture) confirmLostTokens() {
+	tt.mu.Lock()
+	lost := tt.unconfirmed
+	tt.unconfirmed = nil
+	tt.mu.Unlock()
+	if len(lost) == 0 {
+		return
+	}
+	out, code := runCLI("", "tokens", "list", "--all", "--json", "--data-dir", tt.dir)
+	var rows []struct {
+		DeviceLabel string `json:"device_label"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &rows) != nil {
+		tt.failf("tokens list --all --json: %d %s", code, out)
+		return
+	}
+	minted := map[string]bool{}
+	for _, r := range rows {
+		minted[r.DeviceLabel] = true
+	}
+	for _, f := range lost {
+		if !minted[f.label] {
+			tt.failf("device code %s answered invalid_grant after a poll lost its answer, but no token row has its label: the approval was lost", f.label)
+		}
+	}
+	tt.mu.Lock()
+	tt.stats["lost answers confirmed by a token row"] += len(lost)
+	tt.mu.Unlock()
 }
 
 func (tt *torture) pickTokens(full bool) []*ttok {
@@ -326,7 +363,10 @@ func (tt *torture) judgePoll(f *tflow, r reply, afterRestart bool) {
 		switch {
 		case f.token != nil:
 		case f.pollLost:
+			// Consumed by a poll whose answer was lost, or deleted by a bug:
+			// verify tells them apart by the token row's device label.
 			f.token = &ttok{id: "(consumed by a poll whose answer was lost)"}
+			tt.unconfirmed = append(tt.unconfirmed, f)
 			tt.count("tokens lost with their answer")
 		default:
 			tt.failf("device code %s (approve %d, deny %d) vanished: invalid_grant without a token ever delivered", f.label, f.approve, f.deny)
@@ -674,7 +714,7 @@ func (tt *torture) summary() string {
 	defer tt.mu.Unlock()
 	var parts []string
 	for _, k := range []string{"codes", "approved", "denied", "tokens", "bearer checks", "revoked (self)", "revoked (cli)",
-		"revocations learned after restart", "tokens lost with their answer", "prunes", "backups", "backups failed",
+		"revocations learned after restart", "tokens lost with their answer", "lost answers confirmed by a token row", "prunes", "backups", "backups failed",
 		"backups verified", "backups served"} {
 		parts = append(parts, fmt.Sprintf("%s %d", k, tt.stats[k]))
 	}

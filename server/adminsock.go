@@ -127,6 +127,28 @@ func (a Admin) viaSocket(ctx context.Context, op string, body []byte) ([]byte, e
 	return raw, nil
 }
 
+// readOnlyOps only read: run directly, they open the file read-only and
+// leave the data directory (its mode, its key file) exactly as it was.
+var readOnlyOps = map[string]bool{
+	"tokens.list": true, "user.list": true, "client.list": true, "resource.list": true, "audit": true, "check": true,
+}
+
+func (a Admin) openDirect(op string) (*store.Store, error) {
+	if !readOnlyOps[op] {
+		if err := prepareDataDir(a.DataDir); err != nil {
+			return nil, err
+		}
+		if err := ensureKey(a.DataDir); err != nil {
+			return nil, err
+		}
+		return store.Open(a.DataDir, store.Options{LockTimeout: 2 * time.Second})
+	}
+	if !hasDataFile(a.DataDir) {
+		return nil, &AdminError{Code: AdminNotFound, Message: fmt.Sprintf("no Gatehouse data file in %s: start gatehouse serve there once, or pass the right --data-dir", a.DataDir)}
+	}
+	return store.Open(a.DataDir, store.Options{LockTimeout: 2 * time.Second, ReadOnly: true})
+}
+
 // socketError tells "nobody is serving" (go direct) from "something is
 // there but we may not use it" (say so).
 func socketError(path string, err error) error {
@@ -142,13 +164,7 @@ func socketError(path string, err error) error {
 // direct opens the file (failing fast, naming the server, if it is locked)
 // and runs the operation in this process.
 func (a Admin) direct(op string, body []byte) ([]byte, error) {
-	if err := prepareDataDir(a.DataDir); err != nil {
-		return nil, err
-	}
-	if err := ensureKey(a.DataDir); err != nil {
-		return nil, err
-	}
-	st, err := store.Open(a.DataDir, store.Options{LockTimeout: 2 * time.Second})
+	st, err := a.openDirect(op)
 	if err != nil {
 		return nil, err
 	}

@@ -181,9 +181,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	<-ctx.Done()
-	s.log.Info("shutting down")
-	return s.Close()
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+		return s.Close()
+	case <-s.store.Failed():
+		// The disk failed mid-commit (store/write.go): serving on would
+		// build on state that may not be on disk. Stop, so a supervisor
+		// restarts from what the disk has.
+		s.log.Error("stopping: the data file could not be written safely", slog.Any("err", s.store.Err()))
+		return errors.Join(fmt.Errorf("stopped after a disk failure while committing (%w); check the disk, then restart", s.store.Err()), s.Close())
+	}
 }
 
 func publicHost(addr string) string {

@@ -22,7 +22,7 @@ type NewAccount struct {
 func (s *Store) CreateAccount(n NewAccount) (Account, error) {
 	a := n.Account
 	a.Email = strings.TrimSpace(a.Email)
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *bolt.Tx) error {
 		emails := tx.Bucket(bucketAccountEmails)
 		key := []byte(strings.ToLower(a.Email))
 		if emails.Get(key) != nil {
@@ -174,7 +174,7 @@ type AccountUpdate struct {
 // power: sessions are checked against Disabled on every use.
 func (s *Store) UpdateAccount(u AccountUpdate) (Account, error) {
 	var a Account
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *bolt.Tx) error {
 		id := tx.Bucket(bucketAccountEmails).Get([]byte(strings.ToLower(strings.TrimSpace(u.Email))))
 		if id == nil {
 			return ErrNotFound

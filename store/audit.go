@@ -23,7 +23,7 @@ func appendEvent(tx *bolt.Tx, ev Event) error {
 
 // RecordEvent stores a standalone audit event (a failed sign-in, say).
 func (s *Store) RecordEvent(ev Event) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return appendEvent(tx, ev) })
+	return s.write(func(tx *bolt.Tx) error { return appendEvent(tx, ev) })
 }
 
 // Events returns up to limit most recent events at or after since, newest

@@ -8,7 +8,7 @@ import (
 
 // PutClient registers a client; ErrExists if the id is taken.
 func (s *Store) PutClient(c Client) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.write(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketClients)
 		if b.Get([]byte(c.ID)) != nil {
 			return ErrExists
@@ -48,7 +48,7 @@ func (s *Store) ListClients() ([]Client, error) {
 // RemoveClient unregisters a client. Its tokens stay valid until revoked
 // (revoke --client); new flows for it are refused.
 func (s *Store) RemoveClient(id string, now time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.write(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketClients)
 		if b.Get([]byte(id)) == nil {
 			return ErrNotFound

@@ -7,8 +7,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Group commit. Writes on the hot paths (codes created, approved, consumed,
-// sessions, last-use, hard expiry) go through one writer goroutine: it takes
+// Group commit. Writes on the hot paths (codes created, approved, consumed)
+// go through one writer goroutine: it takes
 // every write waiting at that moment and runs them in one bbolt transaction,
 // so N concurrent requests share one fsync. A lone write runs at once (no
 // batching timer, unlike bolt.DB.Batch), and every caller is answered only
@@ -37,14 +37,14 @@ type call struct {
 }
 
 type committer struct {
-	db    *bolt.DB
-	queue chan *call // unbuffered: a send succeeds only when the writer takes it
+	write func(func(*bolt.Tx) error) error // Store.write
+	queue chan *call                       // unbuffered: a send succeeds only when the writer takes it
 	stop  chan struct{}
 	done  chan struct{}
 }
 
-func newCommitter(db *bolt.DB) *committer {
-	c := &committer{db: db, queue: make(chan *call), stop: make(chan struct{}), done: make(chan struct{})}
+func newCommitter(write func(func(*bolt.Tx) error) error) *committer {
+	c := &committer{write: write, queue: make(chan *call), stop: make(chan struct{}), done: make(chan struct{})}
 	go c.loop()
 	return c
 }
@@ -135,7 +135,7 @@ func (c *committer) run(calls []*call) {
 	}
 }
 
-// update is db.Update that turns a panic in fn into an error, since it runs
+// update is Store.write that turns a panic in fn into an error, since it runs
 // on the writer goroutine where nothing else would recover it.
 func (c *committer) update(fn func(*bolt.Tx) error) (err error) {
 	defer func() {
@@ -143,7 +143,7 @@ func (c *committer) update(fn func(*bolt.Tx) error) (err error) {
 			err = fmt.Errorf("store: panic in write: %v", r)
 		}
 	}()
-	return c.db.Update(fn)
+	return c.write(fn)
 }
 
 func isRefusal(err error) bool {

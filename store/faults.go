@@ -42,7 +42,7 @@ func IsDiskFault(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, berrors.ErrMaxSizeReached) {
+	if errors.Is(err, berrors.ErrMaxSizeReached) || errors.Is(err, ErrFailed) || errors.Is(err, ErrCommitUncertain) {
 		return true
 	}
 	msg := err.Error()

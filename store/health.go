@@ -9,7 +9,7 @@ import (
 // Probe proves the file is writable: one tiny write transaction to the meta
 // bucket (readiness checks).
 func (s *Store) Probe(now time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.write(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put([]byte("ready_probe"), u64(uint64(now.Unix())))
 	})
 }

@@ -57,29 +57,72 @@ func readVersion(tx *bolt.Tx) uint64 {
 	return binary.BigEndian.Uint64(v)
 }
 
+// migrate brings the file to SchemaVersion. A file already current is not
+// written at all, so opening a file to read it (check, listing, audit)
+// leaves it byte for byte as it was.
 func (s *Store) migrate() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		cur := readVersion(tx)
-		if cur > SchemaVersion() {
-			return fmt.Errorf("%w: file schema %d, this build knows %d; upgrade gatehouse", ErrSchemaTooNew, cur, SchemaVersion())
+	cur, err := s.fileVersion()
+	if err != nil || cur == SchemaVersion() {
+		return err
+	}
+	return s.write(func(tx *bolt.Tx) error {
+		cur, err := versionOf(tx)
+		if err != nil {
+			return err
 		}
 		for v := cur; v < SchemaVersion(); v++ {
 			if err := migrations[v](tx); err != nil {
 				return fmt.Errorf("migration %d->%d: %w", v, v+1, err)
 			}
 		}
-		if cur == SchemaVersion() {
-			return nil
-		}
 		return tx.Bucket(bucketMeta).Put([]byte("schema_version"), u64(SchemaVersion()))
 	})
 }
 
+func (s *Store) fileVersion() (v uint64, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		v, err = versionOf(tx)
+		return err
+	})
+	return v, err
+}
+
+// versionOf reads the schema version and refuses what this build must not
+// touch: a newer schema, and a bbolt file that is not Gatehouse's (no
+// version, but buckets Gatehouse never writes). A version-0 file with no
+// buckets at all is one whose first start died before its first commit.
+func versionOf(tx *bolt.Tx) (uint64, error) {
+	cur := readVersion(tx)
+	if cur > SchemaVersion() {
+		return cur, fmt.Errorf("%w: file schema %d, this build knows %d; upgrade gatehouse", ErrSchemaTooNew, cur, SchemaVersion())
+	}
+	if cur == 0 {
+		if name := foreignBucket(tx); name != "" {
+			return cur, fmt.Errorf("%w: %s is a bbolt file with no Gatehouse schema version and a bucket %q that Gatehouse never writes; point --data-dir at a Gatehouse data directory. Gatehouse has not changed it",
+				ErrForeign, tx.DB().Path(), name)
+		}
+	}
+	return cur, nil
+}
+
+func foreignBucket(tx *bolt.Tx) (name string) {
+	tx.ForEach(func(k []byte, _ *bolt.Bucket) error {
+		for _, b := range allBuckets {
+			if string(b) == string(k) {
+				return nil
+			}
+		}
+		name = string(k)
+		return errStop
+	})
+	return name
+}
+
 func (s *Store) checkVersion() error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		cur := readVersion(tx)
-		if cur > SchemaVersion() {
-			return fmt.Errorf("%w: file schema %d, this build knows %d", ErrSchemaTooNew, cur, SchemaVersion())
+		cur, err := versionOf(tx)
+		if err != nil {
+			return err
 		}
 		if cur < SchemaVersion() {
 			return fmt.Errorf("%w: file schema %d is older than this build's %d; run gatehouse serve once to migrate it", ErrInvalid, cur, SchemaVersion())

@@ -117,7 +117,7 @@ func (s *Store) collectDead(r pruneRule, after []byte) ([][]byte, []byte, error)
 
 func (s *Store) deleteDead(r pruneRule, keys [][]byte) (int, error) {
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *bolt.Tx) error {
 		n = 0
 		b := tx.Bucket(r.bucket)
 		for _, k := range keys {

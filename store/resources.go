@@ -20,7 +20,7 @@ type ResourceServer struct {
 // PutResourceServer registers a resource server; ErrExists if the name is
 // taken.
 func (s *Store) PutResourceServer(rs ResourceServer) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.write(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketResourceServers)
 		if b.Get([]byte(rs.Name)) != nil {
 			return ErrExists
@@ -60,7 +60,7 @@ func (s *Store) ListResourceServers() ([]ResourceServer, error) {
 // RemoveResourceServer unregisters a resource server; its secret stops
 // working at commit.
 func (s *Store) RemoveResourceServer(name string, now time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.write(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketResourceServers)
 		if b.Get([]byte(name)) == nil {
 			return ErrNotFound
@@ -86,7 +86,7 @@ func (s *Store) RecordUses(uses map[string]TokenUse) error {
 	if len(uses) == 0 {
 		return nil
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.write(func(tx *bolt.Tx) error {
 		rows := tx.Bucket(bucketTokens)
 		for id, u := range uses {
 			var t Token

@@ -10,7 +10,7 @@ import (
 
 // CreateSession stores a sign-in session under the hash of its cookie.
 func (s *Store) CreateSession(h tokens.Hash, sess Session) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.write(func(tx *bolt.Tx) error {
 		return putJSON(tx.Bucket(bucketSessions), h[:], sess)
 	})
 }
@@ -44,7 +44,7 @@ func (s *Store) SessionAccount(h tokens.Hash, now time.Time) (Account, []Members
 
 // DeleteSession signs a browser out.
 func (s *Store) DeleteSession(h tokens.Hash) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.write(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketSessions).Delete(h[:])
 	})
 }

@@ -70,6 +70,9 @@ type Store struct {
 	db         *bolt.DB
 	onResolved func(tokens.Hash)
 	writes     *committer // group commit for hot-path writes; nil when read-only
+	wmu        sync.Mutex // serializes write transactions (write.go)
+	fail       *failure
+	updateHook func(func(*bolt.Tx) error) error // tests only (write.go)
 	closeOnce  sync.Once
 }
 
@@ -101,7 +104,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	s := &Store{db: db, onResolved: opt.OnResolved}
+	s := &Store{db: db, onResolved: opt.OnResolved, fail: newFailure()}
 	if opt.ReadOnly {
 		err = guard(path, s.checkVersion)
 	} else {
@@ -112,7 +115,7 @@ func Open(dir string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	if !opt.ReadOnly {
-		s.writes = newCommitter(db)
+		s.writes = newCommitter(s.write)
 	}
 	return s, nil
 }
@@ -144,7 +147,7 @@ func (s *Store) Close() error {
 // given before writing anything with refuse, and may run more than once.
 func (s *Store) update(fn func(*bolt.Tx) error) error {
 	if s.writes == nil {
-		return s.db.Update(fn)
+		return s.write(fn)
 	}
 	return s.writes.do(fn)
 }

@@ -99,7 +99,7 @@ func (s *Store) TokenByID(id string) (Token, error) {
 // made the change, so concurrent presentations record exactly one event.
 func (s *Store) HardExpire(h tokens.Hash, now time.Time) (bool, error) {
 	done := false
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *bolt.Tx) error {
 		id := tx.Bucket(bucketTokenHashes).Get(h[:])
 		if id == nil {
 			return nil
@@ -174,7 +174,7 @@ type RevokeResult struct {
 // ErrNotFound only when a single token was named and no such row exists.
 func (s *Store) Revoke(f RevokeFilter) (RevokeResult, error) {
 	var res RevokeResult
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *bolt.Tx) error {
 		res = RevokeResult{Revoked: []string{}}
 		rows, err := selectTokens(tx, f)
 		if err != nil {
