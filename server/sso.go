@@ -79,12 +79,13 @@ func (s *Server) handleSSOInitiate(w http.ResponseWriter, r *http.Request, _ htt
 	if err != nil {
 		return err
 	}
+	// A new hand-off ends any older grant, whatever the ACS answers.
+	http.SetCookie(w, s.grantCookie(r, "", -1))
 	target, err := s.askACS(r.Context(), state)
 	if err != nil {
 		s.log.Warn("sso: the ACS gave no login URL", slog.String("client_id", dc.ClientID), slog.Any("err", err))
 		return errSSOUnavailable
 	}
-	http.SetCookie(w, s.grantCookie(r, "", -1))
 	redirect(w, target)
 	return nil
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -190,6 +191,10 @@ func TestSSOInitiateACSFailures(t *testing.T) {
 			}
 			if hdr.Get("Location") != "" || hdr.Get("X-Frame-Options") != "DENY" {
 				t.Errorf("headers %v", hdr)
+			}
+			resp := http.Response{Header: hdr}
+			if c := grantCookie(&resp); c == nil || c.MaxAge >= 0 {
+				t.Errorf("a failed hand-off leaves an older grant cookie in place: %+v", c)
 			}
 		})
 	}
@@ -492,5 +497,42 @@ func checkAntiFraming(t *testing.T, resp *http.Response) {
 	t.Helper()
 	if resp.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
 		t.Errorf("missing anti-framing headers: %v", resp.Header)
+	}
+}
+
+// The state envelope never outlives the code it is for: with codes shorter
+// than the envelope's own lifetime, exp is the code's expiry.
+func TestSSOStateExpiresWithItsCode(t *testing.T) {
+	ts, acs, _ := startSSO(t, func(c *server.Config) { c.DeviceCodeTTL = 2 * time.Minute })
+	_, uc := ts.startFlow("laptop")
+	if resp := ts.get(noRedirects, "/v1/oauth/device/sso-initiate?user_code="+url.QueryEscape(uc), nil); resp.StatusCode != 302 {
+		t.Fatalf("sso-initiate: %d", resp.StatusCode)
+	}
+	_, st := acs.lastState()
+	if st.Expiry == nil || st.IssuedAt == nil {
+		t.Fatalf("state without exp/iat: %+v", st)
+	}
+	if got := st.Expiry.Time().Sub(st.IssuedAt.Time()); got != 2*time.Minute {
+		t.Errorf("state lives %v, want the code's remaining 2m0s", got)
+	}
+}
+
+// A spent approval-grant cookie stays spent after a restart: its nonce is
+// claimed in bbolt, not in memory. (Presented for the same, now approved,
+// code: a forgotten nonce would answer 409 already_resolved instead.)
+func TestSSOGrantIsSingleUseAcrossRestarts(t *testing.T) {
+	ts, _, cfg := startSSO(t)
+	_, uc := ts.startFlow("laptop")
+	b := ts.ssoSignIn(uc)
+	grant, csrf := b.grant(), b.csrf()
+	if st, out := b.resolve("approve", uc, map[string]string{"X-CSRF-Token": csrf}); st != 200 {
+		t.Fatalf("approve-external: %d %v", st, out)
+	}
+	ts = restart(t, ts, cfg)
+	body, _ := json.Marshal(map[string]string{"user_code": uc})
+	st, _, out := ts.do("POST", "/v1/oauth/device/approve-external", "application/json", string(body),
+		map[string]string{"Cookie": server.SSOGrantCookie + "=" + grant, "X-CSRF-Token": csrf, "Origin": ts.URL})
+	if st != 401 || out["error"] != "session_already_consumed" {
+		t.Fatalf("spent grant after restart: %d %v, want 401 session_already_consumed", st, out)
 	}
 }
