@@ -15,6 +15,7 @@ type migration func(tx *bolt.Tx) error
 var migrations = []migration{
 	createBucketsV1,
 	createResourceServersV2,
+	binaryTokenRowsV3,
 }
 
 // SchemaVersion is the layout this build writes.
@@ -44,6 +45,11 @@ func createResourceServersV2(tx *bolt.Tx) error {
 	_, err := tx.CreateBucketIfNotExists(bucketResourceServers)
 	return err
 }
+
+// binaryTokenRowsV3 changes no bucket: from version 3 token rows may be
+// binary (tokenrow.go), which older builds cannot read, so they must refuse
+// the file. JSON rows stay valid and are rewritten as they are next written.
+func binaryTokenRowsV3(*bolt.Tx) error { return nil }
 
 func readVersion(tx *bolt.Tx) uint64 {
 	meta := tx.Bucket(bucketMeta)

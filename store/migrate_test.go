@@ -46,8 +46,8 @@ func TestWriteFixtures(t *testing.T) {
 }
 
 func TestSchemaVersion(t *testing.T) {
-	if v := SchemaVersion(); v != 2 {
-		t.Errorf("SchemaVersion() = %d, want 2: a new migration needs its own test and fixture (v2: migrate_v2_test.go)", v)
+	if v := SchemaVersion(); v != 3 {
+		t.Errorf("SchemaVersion() = %d, want 3: a new migration needs its own test and fixture (v2: migrate_v2_test.go, v3: migrate_v3_test.go)", v)
 	}
 }
 

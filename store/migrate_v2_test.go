@@ -84,8 +84,8 @@ func TestMigrateV1ToV2(t *testing.T) {
 		v, hasBucket = readVersion(tx), tx.Bucket(bucketResourceServers) != nil
 		return nil
 	})
-	if v != 2 || !hasBucket {
-		t.Fatalf("after migration: version %d, resource_servers bucket %v; want 2, true", v, hasBucket)
+	if v != SchemaVersion() || !hasBucket {
+		t.Fatalf("after migration: version %d, resource_servers bucket %v; want %d, true", v, hasBucket, SchemaVersion())
 	}
 	if c, err := s.Client(v1Client.ID); err != nil || c.Name != v1Client.Name {
 		t.Fatalf("version-1 client row after migration: %+v, %v", c, err)

@@ -90,13 +90,13 @@ func (s *Store) RecordUses(uses map[string]TokenUse) error {
 		rows := tx.Bucket(bucketTokens)
 		for id, u := range uses {
 			var t Token
-			if err := getJSON(rows, []byte(id), &t); err != nil || !t.RevokedAt.IsZero() {
+			if err := getToken(rows, []byte(id), &t); err != nil || !t.RevokedAt.IsZero() {
 				continue
 			}
 			if !applyUse(&t, u) {
 				continue
 			}
-			if err := putJSON(rows, []byte(id), t); err != nil {
+			if err := rows.Put([]byte(id), EncodeTokenRow(t)); err != nil {
 				return err
 			}
 		}

@@ -16,7 +16,7 @@ func mintToken(tx *bolt.Tx, dc DeviceCode, m Mint) (Token, bool, error) {
 	key := activeKey(subj.Email, subj.Issuer, dc.ClientID, dc.DeviceLabel)
 	t, rotated := Token{}, false
 	if id := active.Get(key); id != nil {
-		if err := getJSON(rows, id, &t); err == nil && t.Live(m.Now) {
+		if err := getToken(rows, id, &t); err == nil && t.Live(m.Now) {
 			rotated = true
 			if err := deleteHashIndex(tx, t); err != nil {
 				return Token{}, false, err
@@ -46,7 +46,7 @@ func mintToken(tx *bolt.Tx, dc DeviceCode, m Mint) (Token, bool, error) {
 }
 
 func putToken(tx *bolt.Tx, t Token) error {
-	if err := putJSON(tx.Bucket(bucketTokens), []byte(t.ID), t); err != nil {
+	if err := tx.Bucket(bucketTokens).Put([]byte(t.ID), EncodeTokenRow(t)); err != nil {
 		return err
 	}
 	if t.Hash.IsZero() {
@@ -73,7 +73,7 @@ func (s *Store) TokenByHash(h tokens.Hash) (Token, error) {
 		if id == nil {
 			return ErrNotFound
 		}
-		if err := getJSON(tx.Bucket(bucketTokens), id, &t); err != nil {
+		if err := getToken(tx.Bucket(bucketTokens), id, &t); err != nil {
 			return err
 		}
 		if t.Hash != h || !t.RevokedAt.IsZero() {
@@ -88,7 +88,7 @@ func (s *Store) TokenByHash(h tokens.Hash) (Token, error) {
 func (s *Store) TokenByID(id string) (Token, error) {
 	var t Token
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return getJSON(tx.Bucket(bucketTokens), []byte(id), &t)
+		return getToken(tx.Bucket(bucketTokens), []byte(id), &t)
 	})
 	return t, err
 }
@@ -105,7 +105,7 @@ func (s *Store) HardExpire(h tokens.Hash, now time.Time) (bool, error) {
 			return nil
 		}
 		var t Token
-		if err := getJSON(tx.Bucket(bucketTokens), id, &t); err != nil {
+		if err := getToken(tx.Bucket(bucketTokens), id, &t); err != nil {
 			return err
 		}
 		if t.Hash != h || !t.RevokedAt.IsZero() || now.Before(t.ExpiresAt) {
@@ -210,7 +210,7 @@ func selectTokens(tx *bolt.Tx, f RevokeFilter) ([]Token, error) {
 		if id == nil {
 			return nil, ErrNotFound
 		}
-		if err := getJSON(rows, id, &t); err != nil {
+		if err := getToken(rows, id, &t); err != nil {
 			return nil, err
 		}
 		if (f.OwnerIssuer != "" || f.OwnerEmail != "") && (!equalFoldASCII(t.SubjectEmail, f.OwnerEmail) || t.SubjectIssuer != f.OwnerIssuer) {
@@ -303,11 +303,6 @@ func (f TokenFilter) keep(t Token) bool {
 		return false
 	}
 	return f.Client == "" || t.ClientID == f.Client
-}
-
-func decodeToken(v []byte) (Token, error) {
-	var t Token
-	return t, decodeInto(v, &t)
 }
 
 // TouchTokens records last use times in one transaction, keeping the later
