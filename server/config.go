@@ -114,11 +114,24 @@ func (c *Config) Validate() error {
 		durationIn("poll-interval", c.PollInterval, time.Second, 5*time.Minute),
 		daysIn("token-ttl-days", c.TokenTTLDays),
 		daysIn("external-token-ttl-days", c.ExternalTTLDays),
+		notNegative("retention", c.Retention),
+		notNegative("audit-retention", c.AuditRetention),
+		notNegative("prune-every", c.PruneEvery),
 		c.checkPublicURL(),
 		c.SSO.validate(),
 		c.checkTLS(),
 	}
 	return errors.Join(checks...)
+}
+
+// notNegative guards the prune windows: a negative retention would put the
+// cutoff in the future and delete live rows. Zero is allowed: rows go as
+// soon as they are dead (for prune-every: no scheduled prune).
+func notNegative(name string, d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("--%s must not be negative, got %v", name, d)
+	}
+	return nil
 }
 
 func durationIn(name string, d, lo, hi time.Duration) error {

@@ -170,8 +170,10 @@ type AccountUpdate struct {
 	Actor        string
 }
 
-// UpdateAccount applies u. Disabling an account also revokes its sessions'
-// power: sessions are checked against Disabled on every use.
+// UpdateAccount applies u. Disabling an account also revokes its live
+// tokens and denies its approved codes in the same transaction; its
+// sessions are checked against Disabled on every use. Enabling it again
+// restores no token.
 func (s *Store) UpdateAccount(u AccountUpdate) (Account, error) {
 	var a Account
 	err := s.write(func(tx *bolt.Tx) error {
@@ -195,7 +197,32 @@ func (s *Store) UpdateAccount(u AccountUpdate) (Account, error) {
 		if err := putJSON(tx.Bucket(bucketAccounts), []byte(a.ID), a); err != nil {
 			return err
 		}
-		return appendEvent(tx, Event{At: u.Now, Type: "account.updated", Actor: u.Actor, Subject: a.Email, Detail: detail})
+		if err := appendEvent(tx, Event{At: u.Now, Type: "account.updated", Actor: u.Actor, Subject: a.Email, Detail: detail}); err != nil {
+			return err
+		}
+		if u.Disable != nil && *u.Disable {
+			return revokeAccountTokens(tx, a, u.Now, u.Actor)
+		}
+		return nil
 	})
 	return a, err
+}
+
+// revokeAccountTokens ends everything a disabled account holds: its live
+// tokens (so resource servers, proxies and /v1/me refuse them at once, not
+// when they expire) and its approved, unpolled codes.
+func revokeAccountTokens(tx *bolt.Tx, a Account, now time.Time, actor string) error {
+	rows, err := selectTokens(tx, RevokeFilter{Email: a.Email, Issuer: LocalIssuer})
+	if err != nil {
+		return err
+	}
+	for _, t := range rows {
+		if t.RevokedAt.IsZero() {
+			if err := retire(tx, t, now, "account disabled", actor); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = denyApprovedCodes(tx, func(dc DeviceCode) bool { return dc.Subject.AccountID == a.ID })
+	return err
 }

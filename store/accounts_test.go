@@ -162,6 +162,33 @@ func TestSessionAccount(t *testing.T) {
 	}
 }
 
+// Disabling an account ends its tokens and approved codes at once, and
+// leaves an SSO subject with the same email alone.
+func TestDisableAccountRevokesItsTokens(t *testing.T) {
+	s := mustOpen(t)
+	mustAccount(t, s, alice.AccountID, alice.Email)
+	mine := mustIssue(t, s, alice, "cli", "laptop", "tok-alice", t0)
+	sso := mustIssue(t, s, aliceSSO, "cli", "laptop", "tok-alice-sso", t0)
+	code := mustCreateCode(t, s, "BCDFGHJK", "cli", "desktop", t0)
+	mustResolve(t, s, "BCDFGHJK", true, alice, t0.Add(time.Second))
+
+	yes := true
+	if _, err := s.UpdateAccount(AccountUpdate{Email: alice.Email, Disable: &yes, Now: t0.Add(time.Minute), Actor: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.TokenByHash(mine.Token.Hash)
+	wantErr(t, "the disabled account's token", err, ErrNotFound)
+	if got, err := s.TokenByID("tok-alice"); err != nil || got.RevokedReason != "account disabled" {
+		t.Errorf("revoked row: %+v, %v", got, err)
+	}
+	if _, err := s.TokenByHash(sso.Token.Hash); err != nil {
+		t.Errorf("the SSO subject with the same email lost its token: %v", err)
+	}
+	if got, _ := s.DeviceCodeByHash(code.Hash); got.Status != StatusDenied {
+		t.Errorf("the disabled account's approved code is %q, want denied", got.Status)
+	}
+}
+
 func TestClients(t *testing.T) {
 	s := mustOpen(t)
 	c := Client{ID: "cli", Name: "The CLI", CreatedAt: t0}

@@ -13,6 +13,9 @@ import (
 // transaction's snapshot goes to a temporary file beside dest, which is
 // fsynced, checked and only then renamed over dest. Serving goes on.
 func (s *Store) Backup(dest string) (int64, error) {
+	if err := s.checkBackupDest(dest); err != nil {
+		return 0, err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(dest), ".gatehouse-backup-*")
 	if err != nil {
 		return 0, fmt.Errorf("backup: %w", err)
@@ -43,6 +46,29 @@ func (s *Store) Backup(dest string) (int64, error) {
 		return 0, fmt.Errorf("backup to %s: %w", dest, err)
 	}
 	return n, syncDir(filepath.Dir(dest))
+}
+
+// checkBackupDest refuses a destination inside the data directory: renaming
+// a copy over the live file would leave the server writing to an unlinked
+// inode (every later write lost at restart), and over the key file would
+// destroy the key. Backups belong on another disk anyway.
+func (s *Store) checkBackupDest(dest string) error {
+	live, err := os.Stat(s.Path())
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if fi, err := os.Stat(dest); err == nil && os.SameFile(fi, live) {
+		return fmt.Errorf("%w: backup destination %s is the live data file; write the backup outside the data directory", ErrInvalid, dest)
+	}
+	dataDir, err := os.Stat(filepath.Dir(s.Path()))
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if fi, err := os.Stat(filepath.Dir(dest)); err == nil && os.SameFile(fi, dataDir) {
+		return fmt.Errorf("%w: backup destination %s is inside the data directory %s; write the backup somewhere else",
+			ErrInvalid, dest, filepath.Dir(s.Path()))
+	}
+	return nil
 }
 
 func syncDir(dir string) error {

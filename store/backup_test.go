@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -184,5 +185,38 @@ func TestStats(t *testing.T) {
 	// Events: account.created, device.approved, token.minted.
 	if st.Tokens != 1 || st.DeviceCodes != 1 || st.Accounts != 1 || st.Sessions != 1 || st.Events != 3 || st.FileBytes <= 0 {
 		t.Errorf("Stats = %+v", st)
+	}
+}
+
+// A backup onto the live file (or anywhere in the data directory) is
+// refused before anything is written: renaming over the open file would
+// lose every later write.
+func TestBackupRefusesTheDataDirectory(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpenDir(t, dir)
+	mustCreateCode(t, s, "BCDFGHJK", "cli", "laptop", t0)
+	live := filepath.Join(dir, FileName)
+	before, err := os.Stat(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "via-link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, dest := range []string{live, filepath.Join(dir, "secret.key"), filepath.Join(dir, "copy.db"), filepath.Join(link, FileName)} {
+		if _, err := s.Backup(dest); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Backup(%s) = %v, want ErrInvalid", dest, err)
+		}
+	}
+	after, err := os.Stat(live)
+	if err != nil || !os.SameFile(before, after) {
+		t.Fatalf("the live file was replaced: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != FileName {
+			t.Errorf("a refused backup left %s in the data directory", e.Name())
+		}
 	}
 }

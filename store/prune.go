@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,6 +20,19 @@ type PrunePolicy struct {
 	AuditRetention  time.Duration // audit events
 	DeviceCodeGrace time.Duration // expired codes stay this long, answering expired_token
 	DryRun          bool
+}
+
+// validate refuses windows that would reach into the future: a negative
+// retention moves the cutoff past now and would delete live rows.
+func (p PrunePolicy) validate() error {
+	switch {
+	case p.Now.IsZero():
+		return fmt.Errorf("%w: prune needs the current time", ErrInvalid)
+	case p.Retention < 0, p.AuditRetention < 0, p.DeviceCodeGrace < 0:
+		return fmt.Errorf("%w: prune retention must not be negative (retention %v, audit %v, code grace %v)",
+			ErrInvalid, p.Retention, p.AuditRetention, p.DeviceCodeGrace)
+	}
+	return nil
 }
 
 // PruneCounts is how many rows of each kind were (or would be) deleted.
@@ -44,6 +58,9 @@ type pruneRule struct {
 // a neighbour of a deleted key.
 func (s *Store) Prune(p PrunePolicy) (PruneCounts, error) {
 	var c PruneCounts
+	if err := p.validate(); err != nil {
+		return c, err
+	}
 	steps := []struct {
 		rule pruneRule
 		n    *int
@@ -147,7 +164,9 @@ func (p PrunePolicy) tokenRule() pruneRule {
 			if !t.RevokedAt.IsZero() {
 				return t.RevokedAt.Before(cutoff)
 			}
-			return t.ExpiresAt.Before(cutoff)
+			// Belt and braces: a live token is never dead, whatever the
+			// window says.
+			return t.ExpiresAt.Before(cutoff) && !t.ExpiresAt.After(p.Now)
 		},
 		del: func(tx *bolt.Tx, k, v []byte) error {
 			t, _ := decodeToken(v)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -299,4 +300,26 @@ func TestClaimNonce(t *testing.T) {
 	wantErr(t, "claim after restart", s.ClaimNonce("n-1", exp), ErrExists)
 	// An expired nonce stays claimed until a prune removes it.
 	wantErr(t, "claim after its expiry, before prune", s.ClaimNonce("n-1", exp.Add(day)), ErrExists)
+}
+
+// A negative window would put the cutoff in the future: refused, and
+// nothing is deleted.
+func TestPruneRefusesNegativeWindows(t *testing.T) {
+	s := mustOpen(t)
+	mustAccount(t, s, alice.AccountID, alice.Email)
+	mustIssue(t, s, alice, "cli", "laptop", "tok-live", t0)
+	before := bucketSizes(t, s)
+	for _, p := range []PrunePolicy{
+		{Now: t0, Retention: -400 * time.Hour},
+		{Now: t0, AuditRetention: -time.Hour},
+		{Now: t0, DeviceCodeGrace: -time.Second},
+		{},
+	} {
+		if _, err := s.Prune(p); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Prune(%+v) = %v, want ErrInvalid", p, err)
+		}
+	}
+	if after := bucketSizes(t, s); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("a refused prune changed the file: %v -> %v", before, after)
+	}
 }

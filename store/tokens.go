@@ -190,10 +190,19 @@ func (s *Store) Revoke(f RevokeFilter) (RevokeResult, error) {
 			}
 			res.Revoked = append(res.Revoked, t.ID)
 		}
+		match := func(dc DeviceCode) bool { return f.matches(dc.Subject.Email, dc.Subject.Issuer, dc.ClientID) }
 		if f.TokenID != "" || !f.Hash.IsZero() {
-			return nil
+			// One token: an approved, unpolled code for the same device
+			// would mint it again (rotation keeps the key), so it is
+			// denied too: a token revoked between approval and poll is
+			// never handed out.
+			t := rows[0]
+			key := string(activeKey(t.SubjectEmail, t.SubjectIssuer, t.ClientID, t.DeviceLabel))
+			match = func(dc DeviceCode) bool {
+				return string(activeKey(dc.Subject.Email, dc.Subject.Issuer, dc.ClientID, dc.DeviceLabel)) == key
+			}
 		}
-		res.DeniedCodes, err = denyApprovedCodes(tx, f)
+		res.DeniedCodes, err = denyApprovedCodes(tx, match)
 		return err
 	})
 	return res, err
@@ -240,9 +249,8 @@ func (f RevokeFilter) matches(email, issuer, client string) bool {
 	}
 }
 
-// denyApprovedCodes turns approved, unconsumed codes of the selected subjects
-// to denied, so the next poll answers access_denied instead of minting.
-func denyApprovedCodes(tx *bolt.Tx, f RevokeFilter) (int, error) {
+// denyApprovedCodes turns approved, unconsumed codes that match to denied, so the next poll answers access_denied instead of minting.
+func denyApprovedCodes(tx *bolt.Tx, match func(DeviceCode) bool) (int, error) {
 	codes := tx.Bucket(bucketDeviceCodes)
 	var hit []DeviceCode
 	err := codes.ForEach(func(k, v []byte) error {
@@ -250,7 +258,7 @@ func denyApprovedCodes(tx *bolt.Tx, f RevokeFilter) (int, error) {
 		if err := decodeInto(v, &dc); err != nil {
 			return err
 		}
-		if dc.Status == StatusApproved && dc.Subject != nil && f.matches(dc.Subject.Email, dc.Subject.Issuer, dc.ClientID) {
+		if dc.Status == StatusApproved && dc.Subject != nil && match(dc) {
 			copy(dc.Hash[:], k)
 			hit = append(hit, dc)
 		}

@@ -361,6 +361,32 @@ func TestRevokeByIDLeavesCodes(t *testing.T) {
 	}
 }
 
+// Revoking one token also denies an approved, unpolled code for the same
+// device (it would mint that token again), and only that one.
+func TestRevokeByIDDeniesTheSameDevicesApprovedCode(t *testing.T) {
+	for _, by := range []string{"id", "hash"} {
+		t.Run(by, func(t *testing.T) {
+			s := mustOpen(t)
+			iss := mustIssue(t, s, bob, "cli", "laptop", "tok-bob", t0)
+			same := mustCreateCode(t, s, "BCDFGHJK", "cli", "laptop", t0)
+			mustResolve(t, s, "BCDFGHJK", true, bob, t0.Add(time.Second))
+			f := RevokeFilter{TokenID: "tok-bob", Now: t0.Add(time.Minute)}
+			if by == "hash" {
+				f = RevokeFilter{Hash: iss.Token.Hash, Now: t0.Add(time.Minute)}
+			}
+			res, err := s.Revoke(f)
+			if err != nil || res.DeniedCodes != 1 {
+				t.Fatalf("Revoke = %+v, %v; want 1 denied code", res, err)
+			}
+			if got, _ := s.DeviceCodeByHash(same.Hash); got.Status != StatusDenied {
+				t.Errorf("the same device's approved code is %q, want denied", got.Status)
+			}
+			_, err = s.ConsumeDeviceCode(mintFor(same, kindFor(bob), "tok-new", t0.Add(2*time.Minute)))
+			wantErr(t, "poll after the revoke", err, ErrDenied)
+		})
+	}
+}
+
 func TestListTokens(t *testing.T) {
 	s := revokeFixture(t)
 	now := t0.Add(time.Hour)
