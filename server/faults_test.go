@@ -77,6 +77,10 @@ func TestDiskFaultAnswers503AndRecovers(t *testing.T) {
 		t.Errorf("listing authorizations during the fault: %d", st)
 	}
 
+	if st, _, body := ts.do("GET", "/readyz", "", "", nil); st != 503 {
+		t.Errorf("/readyz while writes are refused: %d %v, want 503", st, body)
+	}
+
 	lift()
 	// Nothing of the refused requests was written...
 	if st, _, body := ts.do("GET", "/v1/oauth/device/lookup?user_code="+url.QueryEscape(pendingUC), "", "", nil); st != 200 || body["valid"] != true {
@@ -105,6 +109,15 @@ func TestDiskFaultAnswers503AndRecovers(t *testing.T) {
 	}
 	if err := ts.Store().Check(); err != nil {
 		t.Errorf("store check after the fault: %v", err)
+	}
+	// Ready again once writes succeed (the probe's answer is cached for a
+	// second of wall time).
+	deadline := time.Now().Add(3 * time.Second)
+	for st, _, body := ts.do("GET", "/readyz", "", "", nil); st != 200; st, _, body = ts.do("GET", "/readyz", "", "", nil) {
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz after the fault: %d %v, want 200", st, body)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

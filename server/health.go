@@ -34,6 +34,14 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request, _ httprout
 		s.log.Error("readiness: store not writable", slog.String("request_id", requestID(r)), slog.Any("err", err))
 		checks["store"] = "failed"
 	}
+	// A tiny probe can succeed in pages the file already has while real
+	// writes are refused (disk full): the last refused write counts until
+	// a real write succeeds again.
+	if at, err := s.store.WriteFault(); err != nil {
+		s.log.Warn("readiness: the disk refused a write and none has succeeded since",
+			slog.Time("at", at), slog.Any("err", err))
+		checks["store"] = "failed"
+	}
 	if len(s.key) < MinKeyBytes {
 		checks["key"] = "failed"
 	}

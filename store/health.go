@@ -9,9 +9,9 @@ import (
 // Probe proves the file is writable: one tiny write transaction to the meta
 // bucket (readiness checks).
 func (s *Store) Probe(now time.Time) error {
-	return s.write(func(tx *bolt.Tx) error {
+	return s.writeTx(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put([]byte("ready_probe"), u64(uint64(now.Unix())))
-	})
+	}, false)
 }
 
 // Size is the data file's size as a read transaction sees it: cheap, unlike

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -72,6 +73,7 @@ type Store struct {
 	writes     *committer // group commit for hot-path writes; nil when read-only
 	wmu        sync.Mutex // serializes write transactions (write.go)
 	fail       *failure
+	lastFault  atomic.Pointer[diskFault]        // write.go
 	updateHook func(func(*bolt.Tx) error) error // tests only (write.go)
 	closeOnce  sync.Once
 }

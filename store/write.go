@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -69,7 +70,12 @@ func (s *Store) Err() error {
 // write runs fn in one bbolt write transaction. Writers are serialized here
 // (bbolt serializes them anyway), so after a failed commit the visible
 // transaction id tells whether that commit's meta page landed.
-func (s *Store) write(fn func(*bolt.Tx) error) error {
+func (s *Store) write(fn func(*bolt.Tx) error) error { return s.writeTx(fn, true) }
+
+// writeTx is write; clears says whether a success proves the disk takes
+// writes again (the readiness probe's tiny rewrite does not: it fits in
+// pages the file already has).
+func (s *Store) writeTx(fn func(*bolt.Tx) error, clears bool) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.fail.failed() {
@@ -84,7 +90,27 @@ func (s *Store) write(fn func(*bolt.Tx) error) error {
 		s.fail.set(err)
 		return fmt.Errorf("%w: %w", ErrCommitUncertain, err)
 	}
+	switch {
+	case err != nil && IsDiskFault(err):
+		s.lastFault.Store(&diskFault{at: time.Now(), err: err})
+	case err == nil && clears:
+		s.lastFault.Store(nil)
+	}
 	return err
+}
+
+type diskFault struct {
+	at  time.Time
+	err error
+}
+
+// WriteFault is the last write the disk refused, when no write has
+// succeeded since (zero time and nil otherwise). Readiness reports it.
+func (s *Store) WriteFault() (time.Time, error) {
+	if f := s.lastFault.Load(); f != nil {
+		return f.at, f.err
+	}
+	return time.Time{}, nil
 }
 
 // boltUpdate is db.Update; tests replace it to inject a commit that fails

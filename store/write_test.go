@@ -154,3 +154,28 @@ func mustRead(tb testing.TB, path string) []byte {
 	}
 	return b
 }
+
+// A refused write is reported until a real write succeeds; the readiness
+// probe's own success does not clear it.
+func TestWriteFaultIsReportedUntilAWriteSucceeds(t *testing.T) {
+	s := mustOpen(t)
+	if _, err := s.WriteFault(); err != nil {
+		t.Fatalf("fresh store reports a fault: %v", err)
+	}
+	s.updateHook = failsBeforeMeta(s)
+	s.CreateDeviceCode(pendingCode("CDFGHJKL", "cli", "desktop", t0))
+	s.updateHook = nil
+	if at, err := s.WriteFault(); err == nil || at.IsZero() {
+		t.Fatal("a refused write is not reported")
+	}
+	if err := s.Probe(t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WriteFault(); err == nil {
+		t.Error("the probe's own success cleared the fault")
+	}
+	mustCreateCode(t, s, "CDFGHJKL", "cli", "desktop", t0)
+	if _, err := s.WriteFault(); err != nil {
+		t.Errorf("still reported after a write succeeded: %v", err)
+	}
+}
