@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"gatehouse/store"
 	"gatehouse/tokens"
 )
 
@@ -65,6 +66,13 @@ func (c *SSOConfig) validate() error {
 	}
 	if len(c.Issuers) == 0 {
 		errs = append(errs, fmt.Errorf("%w: SSO is half-configured: --sso-issuers (GATEHOUSE_SSO_ISSUERS) is missing", ErrConfig))
+	}
+	for _, iss := range c.Issuers {
+		// Local accounts' tokens carry this issuer; an SSO subject under it
+		// would share their rows and rotation keys.
+		if strings.TrimSpace(iss) == "" || strings.EqualFold(strings.TrimSpace(iss), store.LocalIssuer) {
+			errs = append(errs, fmt.Errorf("%w: --sso-issuers must not contain %q (empty, or the local accounts' own issuer)", ErrConfig, iss))
+		}
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: ssoACSTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {

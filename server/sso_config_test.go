@@ -27,6 +27,8 @@ func TestSSOConfigRefusesHalfConfigured(t *testing.T) {
 		{"short key", server.SSOConfig{ACSURL: acsURL, Keys: map[string][]byte{"k1": []byte("short")}, Issuers: issuers}, []string{"--sso-keys", "shorter than 32"}},
 		{"two keys, no active kid", server.SSOConfig{ACSURL: acsURL, Keys: two, Issuers: issuers}, []string{"--sso-active-kid"}},
 		{"active kid not a key", server.SSOConfig{ACSURL: acsURL, Keys: two, ActiveKID: "k3", Issuers: issuers}, []string{"--sso-active-kid"}},
+		{"the local issuer allowed", server.SSOConfig{ACSURL: acsURL, Keys: key, Issuers: []string{"gatehouse:local"}}, []string{"--sso-issuers", "gatehouse:local"}},
+		{"an empty issuer allowed", server.SSOConfig{ACSURL: acsURL, Keys: key, Issuers: []string{" "}}, []string{"--sso-issuers"}},
 		{"ACS URL not http(s)", server.SSOConfig{ACSURL: "ftp://acs.example.test", Keys: key, Issuers: issuers}, []string{"--sso-acs-url"}},
 	}
 	for _, tc := range cases {
