@@ -8,18 +8,18 @@ import (
 	"gatehouse/store"
 )
 
-// usageEvery is how often a token's use may be written, per token and
-// observer (a bearer use, or one resource server's introspection).
+// usageEvery is how often a token's use may be written, whoever used it (a
+// bearer check, or a resource server's introspection).
 const usageEvery = time.Minute
 
 // usage batches last_used_at and last_seen_by writes off the request path: a
-// bearer check or an introspection only notes the time in memory (at most
-// once a minute per token and observer), and a background loop writes the
-// notes in one transaction.
+// bearer check or an introspection only notes the time in memory, and a
+// background loop writes the notes in one transaction: at most one write
+// per token per minute.
 type usage struct {
 	mu      sync.Mutex
 	pending map[string]store.TokenUse // by token id, to write
-	noted   map[string]time.Time      // by token id and observer, to skip repeats within usageEvery
+	noted   map[string]time.Time      // by token id: when its last written note was taken
 }
 
 func newUsage() *usage {
@@ -37,12 +37,15 @@ func (u *usage) seen(id, rs string, now time.Time) { u.note(id, rs, now) }
 func (u *usage) note(id, rs string, now time.Time) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	key := id + "\x00" + rs
-	if last, ok := u.noted[key]; ok && now.Sub(last) < usageEvery {
-		return
+	p, pending := u.pending[id]
+	if last, ok := u.noted[id]; ok && now.Sub(last) < usageEvery && !pending {
+		return // written within the minute: at most one write per token per minute
 	}
-	u.noted[key] = now
-	p := u.pending[id]
+	if !pending {
+		u.noted[id] = now
+	}
+	// While a note waits for the next flush, later uses merge into it for
+	// free: the write carries the latest time and resource server.
 	p.At = now
 	if rs != "" {
 		p.Resource, p.SeenAt = rs, now
