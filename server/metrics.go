@@ -45,7 +45,7 @@ func newMetrics(s *Server) *metrics {
 	m.reg.MustRegister(m.codesIssued, m.polls, m.resolutions, m.tokenEvents, m.bearerChecks, m.rateLimited,
 		m.introspection, m.requests, &storeCollector{s: s},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.preset()
+	m.preset(&s.cfg.Limits)
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 	return m
 }
@@ -56,7 +56,7 @@ func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 
 // preset creates the expected series at zero, so dashboards and rate()
 // see them before the first event.
-func (m *metrics) preset() {
+func (m *metrics) preset(limits *Limits) {
 	for _, o := range []string{"success", "authorization_pending", "slow_down", "access_denied", "expired_token", "invalid_grant"} {
 		m.polls.WithLabelValues(o)
 	}
@@ -72,6 +72,11 @@ func (m *metrics) preset() {
 	}
 	for _, o := range []string{"active", "inactive", "unauthorized"} {
 		m.introspection.WithLabelValues(o)
+	}
+	for _, l := range limits.fields() {
+		if l.Name != "" {
+			m.rateLimited.WithLabelValues(l.Name)
+		}
 	}
 }
 

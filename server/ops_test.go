@@ -68,6 +68,7 @@ func TestMetricsCountTheFlow(t *testing.T) {
 		`gatehouse_bearer_checks_total{outcome="invalid"} 1`,
 		`gatehouse_bearer_checks_total{outcome="missing"} 1`,
 		`gatehouse_rate_limited_total{limit="bearer"} 1`,
+		`gatehouse_rate_limited_total{limit="signin_ip"} 0`, // preset before the first hit
 		`gatehouse_http_request_duration_seconds_count{code="200",method="POST",route="/v1/oauth/device/token"} 1`,
 		`route="/v1/oauth/authorizations/:id"`,
 		`route="unmatched"`,
@@ -233,6 +234,12 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	}
 	if m := secretShapes.FindString(out); m != "" {
 		t.Errorf("the log carries something token-shaped: %q", m)
+	}
+	// Every audit event is also a structured record (one sink for all kinds).
+	for _, ev := range []string{"signin.failed", "device.approved", "token.minted", "resource.added", "token.revoked"} {
+		if !strings.Contains(out, `"msg":"audit","event":"`+ev+`"`) {
+			t.Errorf("no audit log record for %s", ev)
+		}
 	}
 }
 

@@ -21,6 +21,30 @@ func appendEvent(tx *bolt.Tx, ev Event) error {
 	return putJSON(b, u64(seq), ev)
 }
 
+func auditSeq(tx *bolt.Tx) uint64 {
+	if b := tx.Bucket(bucketAudit); b != nil {
+		return b.Sequence()
+	}
+	return 0
+}
+
+// eventsSince decodes the events this transaction appended after seq from.
+func eventsSince(tx *bolt.Tx, from uint64) []Event {
+	b := tx.Bucket(bucketAudit)
+	if b == nil || b.Sequence() == from {
+		return nil
+	}
+	var out []Event
+	c := b.Cursor()
+	for k, v := c.Seek(u64(from + 1)); k != nil; k, v = c.Next() {
+		var ev Event
+		if decodeInto(v, &ev) == nil {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 // RecordEvent stores a standalone audit event (a failed sign-in, say).
 func (s *Store) RecordEvent(ev Event) error {
 	return s.write(func(tx *bolt.Tx) error { return appendEvent(tx, ev) })

@@ -70,6 +70,7 @@ var allBuckets = [][]byte{
 type Store struct {
 	db         *bolt.DB
 	onResolved func(tokens.Hash)
+	onEvent    func(Event)
 	writes     *committer // group commit for hot-path writes; nil when read-only
 	wmu        sync.Mutex // serializes write transactions (write.go)
 	fail       *failure
@@ -87,6 +88,9 @@ type Options struct {
 	// OnResolved, when set, is called after a code's approval or denial
 	// has committed, so held polls can answer at once.
 	OnResolved func(deviceHash tokens.Hash)
+	// OnEvent, when set, is called with every audit event after the
+	// transaction that stored it has committed (the structured log).
+	OnEvent func(Event)
 }
 
 // Open opens (creating if needed) the bbolt file in dir and migrates it to
@@ -106,7 +110,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	s := &Store{db: db, onResolved: opt.OnResolved, fail: newFailure()}
+	s := &Store{db: db, onResolved: opt.OnResolved, onEvent: opt.OnEvent, fail: newFailure()}
 	if opt.ReadOnly {
 		err = guard(path, s.checkVersion)
 	} else {

@@ -82,10 +82,23 @@ func (s *Store) writeTx(fn func(*bolt.Tx) error, clears bool) error {
 		return ErrFailed
 	}
 	id := 0
+	var events []Event
 	err := s.boltUpdate(func(tx *bolt.Tx) error {
-		id = tx.ID()
-		return fn(tx)
+		id, events = tx.ID(), nil
+		from := auditSeq(tx)
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if s.onEvent != nil {
+			events = eventsSince(tx, from)
+		}
+		return nil
 	})
+	if err == nil {
+		for _, ev := range events {
+			s.onEvent(ev)
+		}
+	}
 	if err != nil && id != 0 && s.visibleTxID() >= id {
 		s.fail.set(err)
 		return fmt.Errorf("%w: %w", ErrCommitUncertain, err)

@@ -179,3 +179,23 @@ func TestWriteFaultIsReportedUntilAWriteSucceeds(t *testing.T) {
 		t.Errorf("still reported after a write succeeded: %v", err)
 	}
 }
+
+// Every committed audit event reaches OnEvent once, after its commit; a
+// rolled-back transaction's events never do.
+func TestOnEventSeesCommittedEventsOnly(t *testing.T) {
+	var got []string
+	s, err := Open(t.TempDir(), Options{LockTimeout: 200 * time.Millisecond, OnEvent: func(ev Event) { got = append(got, ev.Type) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mustClose(t, s) })
+	mustAccount(t, s, alice.AccountID, alice.Email)
+	mustIssue(t, s, alice, "cli", "laptop", "tok-1", t0)
+	s.updateHook = failsBeforeMeta(s)
+	s.RecordEvent(Event{At: t0, Type: "signin.failed"})
+	s.updateHook = nil
+	want := "[account.created device.approved token.minted]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("OnEvent saw %v, want %s", got, want)
+	}
+}
