@@ -169,9 +169,13 @@ func runCLI(stdin string, args ...string) (string, int) {
 }
 
 // addOperator creates the account the harness approves with, before the
-// first start (the file is opened directly; no server runs yet).
+// first start (the file is opened directly; no server runs yet). Only serve
+// creates a data directory, so it makes dir first, as an operator would.
 func addOperator(t testing.TB, dir string) {
 	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	out, code := runCLI(opPassword+"\n", "user", "add", "--data-dir", dir, "--email", opEmail, "--name", "Ops", "--password-stdin")
 	if code != 0 {
 		t.Fatalf("user add: %d %s", code, out)
@@ -273,7 +277,7 @@ func (p *serveProc) signIn(email, password string) (console, error) {
 func (p *serveProc) resolve(c console, action, userCode string) reply {
 	body, _ := json.Marshal(map[string]string{"user_code": userCode})
 	return do(p.http, "POST", p.base+"/console/api/oauth/device/"+action, "application/json", string(body),
-		map[string]string{"X-CSRF-Token": c.csrf, "Cookie": server.SessionCookie + "=" + c.cookie})
+		map[string]string{"X-CSRF-Token": c.csrf, "Origin": p.base, "Cookie": server.SessionCookie + "=" + c.cookie})
 }
 
 // fileBytes reads a file, or nil when it is absent.

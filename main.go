@@ -19,16 +19,21 @@ import (
 func main() {
 	a := app()
 	if err := a.Run(hoistFlags(a, os.Args)); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(commands.ExitFailure)
+		// Action errors exit in exitErrHandler; what reaches here is
+		// urfave/cli's own refusal, such as a required flag not set.
+		fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		os.Exit(commands.ExitUsage)
 	}
 }
 
 func app() *cli.App {
-	return &cli.App{
-		Name:           "gatehouse",
-		Usage:          "on-prem OAuth 2.0 device authorization server",
-		ExitErrHandler: exitErrHandler,
+	a := &cli.App{
+		Name:            "gatehouse",
+		Usage:           "on-prem OAuth 2.0 device authorization server",
+		ExitErrHandler:  exitErrHandler,
+		OnUsageError:    usageError,
+		CommandNotFound: commandNotFound,
+		Action:          unknownCommand,
 		Commands: []*cli.Command{
 			{Name: "serve", Usage: "run the server", Action: commands.Serve, Flags: serveFlags()},
 			{Name: "user", Usage: "manage local accounts", Subcommands: userCommands()},
@@ -56,7 +61,8 @@ func app() *cli.App {
 			{Name: "compact", Usage: "rewrite the data file to reclaim space (server must be stopped)", Action: commands.Compact, Flags: withDataDir()},
 			{Name: "check", Usage: "verify the data file (or --file)", Action: commands.Check, Flags: withDataDir(str("file", "", "check this bbolt file instead"))},
 			{Name: "audit", Usage: "print recent audit events", Action: commands.Audit, Flags: withDataDir(
-				dur("since", 0, "only events newer than this (e.g. 24h)", ""), &cli.IntFlag{Name: "limit", Value: 100, Usage: "at most this many"},
+				&cli.DurationFlag{Name: "since", Usage: "only events newer than this (e.g. 24h)", DefaultText: "all events"},
+				&cli.IntFlag{Name: "limit", Value: 100, Usage: "at most this many, newest first (0: no limit)"},
 				boolean("json", "print JSON"))},
 			{Name: "login", Usage: "sign this machine in to a Gatehouse (reference client)", Action: commands.Login, Flags: clientFlags(
 				str("device-label", "", "label shown to the approver (default: hostname)"),
@@ -71,16 +77,23 @@ func app() *cli.App {
 			{Name: "bench", Usage: "benchmark an in-process server on a temp data dir (docs/BENCHMARKS.md)", Action: commands.Bench, Flags: benchFlags()},
 		},
 	}
+	forEachCommand(a.Commands, func(c *cli.Command) {
+		c.OnUsageError = usageError
+		if len(c.Subcommands) > 0 && c.Action == nil {
+			c.Action = unknownCommand
+		}
+	})
+	return a
 }
 
 func serveFlags() []cli.Flag {
 	return withDataDir(
 		&cli.StringFlag{Name: "listen", Value: server.DefaultListen, Usage: "address to listen on", EnvVars: []string{"GATEHOUSE_LISTEN"}},
 		&cli.StringFlag{Name: "public-url", Usage: "URL people and clients reach this server at (default: from --listen)", EnvVars: []string{"GATEHOUSE_PUBLIC_URL"}},
-		dur("device-code-ttl", server.DefaultDeviceCodeTTL, "device code lifetime", "GATEHOUSE_DEVICE_CODE_TTL"),
-		dur("poll-interval", server.DefaultPollInterval, "minimum poll interval", "GATEHOUSE_POLL_INTERVAL"),
+		dur("device-code-ttl", server.DefaultDeviceCodeTTL, "device code lifetime (30s..24h)", "GATEHOUSE_DEVICE_CODE_TTL"),
+		dur("poll-interval", server.DefaultPollInterval, "minimum poll interval (1s..5m)", "GATEHOUSE_POLL_INTERVAL"),
 		&cli.IntFlag{Name: "token-ttl-days", Value: server.DefaultTokenTTLDays, Usage: "account token lifetime in days (1..365)", EnvVars: []string{"GATEHOUSE_TOKEN_TTL_DAYS"}},
-		&cli.IntFlag{Name: "external-token-ttl-days", Usage: "SSO token lifetime in days (1..365; default: --token-ttl-days)", EnvVars: []string{"GATEHOUSE_EXTERNAL_TOKEN_TTL_DAYS"}},
+		&cli.IntFlag{Name: "external-token-ttl-days", Usage: "SSO token lifetime in days (1..365)", DefaultText: "--token-ttl-days", EnvVars: []string{"GATEHOUSE_EXTERNAL_TOKEN_TTL_DAYS"}},
 		dur("retention", server.DefaultRetention, "keep revoked and expired tokens this long", "GATEHOUSE_RETENTION"),
 		dur("audit-retention", server.DefaultAuditRetention, "keep audit events this long", "GATEHOUSE_AUDIT_RETENTION"),
 		dur("prune-every", server.DefaultPruneEvery, "run prune this often (0 disables)", "GATEHOUSE_PRUNE_EVERY"),
@@ -188,8 +201,8 @@ func dur(name string, value time.Duration, usage, env string) cli.Flag {
 	return f
 }
 
-// exitErrHandler prints the error and exits with its code; usage errors
-// from flag parsing exit 2.
+// exitErrHandler prints the error and exits with its code (usageError makes
+// flag errors exit 2); any other error is a failure.
 func exitErrHandler(c *cli.Context, err error) {
 	if err == nil {
 		return
@@ -201,7 +214,42 @@ func exitErrHandler(c *cli.Context, err error) {
 		os.Exit(ec.ExitCode())
 	}
 	fmt.Fprintln(c.App.ErrWriter, "gatehouse:", err)
+	os.Exit(commands.ExitFailure)
+}
+
+// usageError answers an unknown flag or a bad flag value with exit 2 and a
+// pointer to the help, not the whole help text.
+func usageError(c *cli.Context, err error, _ bool) error {
+	return cli.Exit(fmt.Sprintf("gatehouse: %v; see %s --help", err, helpName(c)), commands.ExitUsage)
+}
+
+// unknownCommand is the action of the app and of every command group: with
+// no argument it shows the group's help, else it names the unknown command.
+func unknownCommand(c *cli.Context) error {
+	if !c.Args().Present() {
+		return cli.ShowSubcommandHelp(c)
+	}
+	return cli.Exit(fmt.Sprintf("gatehouse: unknown command %q; see %s --help", c.Args().First(), helpName(c)), commands.ExitUsage)
+}
+
+// commandNotFound answers `gatehouse help NOPE`.
+func commandNotFound(c *cli.Context, name string) {
+	fmt.Fprintf(c.App.ErrWriter, "gatehouse: unknown command %q; see %s --help\n", name, helpName(c))
 	os.Exit(commands.ExitUsage)
+}
+
+func helpName(c *cli.Context) string {
+	if c.Command != nil && c.Command.HelpName != "" {
+		return c.Command.HelpName
+	}
+	return c.App.Name
+}
+
+func forEachCommand(cmds []*cli.Command, f func(*cli.Command)) {
+	for _, c := range cmds {
+		f(c)
+		forEachCommand(c.Subcommands, f)
+	}
 }
 
 // hoistFlags lets flags follow positional arguments (`client add ID --name

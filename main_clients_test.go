@@ -95,6 +95,7 @@ func approveWith(t *testing.T, base, email, password, userCode string) {
 	req, _ := http.NewRequest("POST", base+"/console/api/oauth/device/approve", strings.NewReader(`{"user_code":"`+userCode+`"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-CSRF-Token", sess.CSRF)
+	req.Header.Set("Origin", base) // the public URL, as a browser would send it
 	resp, err = c.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Errorf("approve: %v %v", err, resp)
@@ -348,12 +349,15 @@ func TestLoginPrintsAQRCode(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if strings.Count(out.String(), "█") > 50 {
+		if strings.Count(out.String(), "█") > 50 && strings.Contains(out.String(), "Waiting for approval") {
 			break
 		}
 	}
 	text := out.String()
 	if !strings.Contains(text, "?user_code=") || strings.Count(text, "█") < 50 || !strings.ContainsAny(text, "▀▄") {
 		t.Fatalf("login --qr printed no QR code:\n%s", text)
+	}
+	if w := strings.Index(text, "Waiting for approval"); w < strings.LastIndex(text, "█") {
+		t.Fatalf("the QR code must come before the Waiting line:\n%s", text)
 	}
 }

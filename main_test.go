@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -97,6 +98,7 @@ func approveAs(t *testing.T, base, userCode string) {
 	req, _ := http.NewRequest("POST", base+"/console/api/oauth/device/approve", strings.NewReader(`{"user_code":"`+userCode+`"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-CSRF-Token", sess.CSRF)
+	req.Header.Set("Origin", base) // the public URL, as a browser would send it
 	resp, err = c.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("approve: %v %v", err, resp)
@@ -154,8 +156,15 @@ func TestOAuth2ClientCompletesFlowAndCLIRevokes(t *testing.T) {
 		t.Fatalf("/v1/me after revoke: %d, want 401", st)
 	}
 	out, code = gatehouse(t, "", "revoke", "--data-dir", dir, "--token-id", tokenID)
-	if code != 0 || !strings.Contains(out, "1 already revoked") {
+	if code != 0 || !strings.Contains(out, "1 already revoked") || !strings.Contains(out, tokenID+" already revoked") {
 		t.Fatalf("revoking twice must not be an error: exit %d: %s", code, out)
+	}
+	// A revoked row's hash is cleared, so by value it is "no live token".
+	if out, code = gatehouse(t, "", "revoke", "--data-dir", dir, "--token", tok.AccessToken); code != 3 || !strings.Contains(out, "no live token has that value") {
+		t.Fatalf("revoke --token of a revoked token: exit %d (want 3): %s", code, out)
+	}
+	if out, code = gatehouse(t, "", "revoke", "--data-dir", dir, "--email", "nobody@example.com"); code != 0 || !strings.Contains(out, "0 revoked") {
+		t.Fatalf("revoke --email matching nothing: exit %d (want 0): %s", code, out)
 	}
 	if out, code = gatehouse(t, "", "revoke", "--data-dir", dir, "--token-id", "tok_nope"); code != 3 {
 		t.Fatalf("unknown id: exit %d (want 3): %s", code, out)
@@ -179,7 +188,7 @@ func TestCLILoginWhoamiLogout(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("login: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "Logged in to "+base+" as "+email) {
+	if !strings.Contains(out.String(), "Logged in to "+base+" as "+email) || !strings.Contains(out.String(), "the code expires in 10 minutes") {
 		t.Fatalf("login output: %s", out.String())
 	}
 	fi, err := os.Stat(filepath.Join(cfgDir, "credentials.json"))
@@ -189,11 +198,11 @@ func TestCLILoginWhoamiLogout(t *testing.T) {
 	if o, c := gatehouse(t, "", "whoami", "--server", base, "--config-dir", cfgDir); c != 0 || !strings.Contains(o, email) {
 		t.Fatalf("whoami: %d %s", c, o)
 	}
-	if o, c := gatehouse(t, "", "logout", "--server", base, "--config-dir", cfgDir); c != 0 {
+	if o, c := gatehouse(t, "", "logout", "--server", base, "--config-dir", cfgDir); c != 0 || !strings.Contains(o, "revoked token tok_") {
 		t.Fatalf("logout: %d %s", c, o)
 	}
-	if o, c := gatehouse(t, "", "whoami", "--server", base, "--config-dir", cfgDir); c == 0 {
-		t.Fatalf("whoami after logout must fail: %s", o)
+	if o, c := gatehouse(t, "", "whoami", "--server", base, "--config-dir", cfgDir); c == 0 || !strings.Contains(o, "run gatehouse login --server "+base) {
+		t.Fatalf("whoami after logout must fail naming the command to run: %s", o)
 	}
 }
 
@@ -220,11 +229,20 @@ func TestCLIAdminCommandsWithoutServer(t *testing.T) {
 	if o, c := gatehouse(t, "pw-from-stdin-123\n", "user", "add", "--data-dir", dir, "--email", "linus@example.com", "--name", "Linus", "--password-stdin"); c != 0 {
 		t.Fatalf("user add: %d %s", c, o)
 	}
-	if o, c := gatehouse(t, "", "user", "add", "--data-dir", dir, "--email", "LINUS@example.com", "--name", "Again"); c != 4 {
-		t.Fatalf("duplicate user: exit %d (want 4): %s", c, o)
+	if o, c := gatehouse(t, "", "user", "add", "--data-dir", dir, "--email", "LINUS@example.com", "--name", "Again"); c != 4 || !strings.Contains(o, "account LINUS@example.com already exists") {
+		t.Fatalf("duplicate user: exit %d (want 4, naming the account): %s", c, o)
+	}
+	if o, c := gatehouse(t, "", "user", "disable", "--data-dir", dir, "--email", "nobody@example.com"); c != 3 || !strings.Contains(o, "no account nobody@example.com") {
+		t.Fatalf("disable an unknown account: exit %d (want 3, naming it): %s", c, o)
 	}
 	if o, c := gatehouse(t, "", "client", "add", "--data-dir", dir, "mytool", "--name", "My Tool"); c != 0 {
 		t.Fatalf("client add: %d %s", c, o)
+	}
+	if o, c := gatehouse(t, "", "client", "add", "--data-dir", dir, "mytool"); c != 4 || !strings.Contains(o, "client mytool already exists") {
+		t.Fatalf("duplicate client: exit %d (want 4, naming it): %s", c, o)
+	}
+	if o, c := gatehouse(t, "", "client", "remove", "--data-dir", dir, "nope"); c != 3 || !strings.Contains(o, "no client nope") {
+		t.Fatalf("remove an unknown client: exit %d (want 3, naming it): %s", c, o)
 	}
 	if o, c := gatehouse(t, "", "client", "list", "--data-dir", dir); c != 0 || !strings.Contains(o, "My Tool") {
 		t.Fatalf("client list: %d %s", c, o)
@@ -262,7 +280,10 @@ func TestCLIReadCommandsLeaveTheFileAlone(t *testing.T) {
 	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o750 {
 		t.Errorf("data dir mode after read commands: %v %v, want 0750 untouched", fi.Mode().Perm(), err)
 	}
-	if o, c := gatehouse(t, "", "tokens", "list", "--data-dir", filepath.Join(dir, "nope")); c == 0 || !strings.Contains(o, "no Gatehouse data file") {
+	if o, c := gatehouse(t, "", "tokens", "list", "--data-dir", filepath.Join(dir, "nope")); c != 3 || !strings.Contains(o, "no data directory at") {
+		t.Errorf("tokens list on a missing dir: exit %d: %s", c, o)
+	}
+	if o, c := gatehouse(t, "", "tokens", "list", "--data-dir", t.TempDir()); c != 3 || !strings.Contains(o, "no Gatehouse data file") {
 		t.Errorf("tokens list on an empty dir: exit %d: %s", c, o)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "nope")); err == nil {
@@ -277,8 +298,8 @@ func TestSecondServeFailsFastNamingTheFirst(t *testing.T) {
 	if c == 0 || time.Since(start) > 10*time.Second {
 		t.Fatalf("second serve: exit %d after %v: %s", c, time.Since(start), o)
 	}
-	if !strings.Contains(o, fmt.Sprintf("pid %d", os.Getpid())) {
-		t.Fatalf("second serve must name the running server's pid %d: %s", os.Getpid(), o)
+	if !strings.Contains(o, fmt.Sprintf("pid %d", os.Getpid())) || !strings.Contains(o, "already serving this data directory") || strings.Contains(o, "admin socket") {
+		t.Fatalf("second serve must say a server runs there, naming its pid %d: %s", os.Getpid(), o)
 	}
 }
 
@@ -307,6 +328,9 @@ func mintDirect(t *testing.T, base, label string) string {
 	at, _ := tok["access_token"].(string)
 	if at == "" {
 		t.Fatalf("no token: %v", tok)
+	}
+	if tok["expires_in"] != float64(14*24*3600) { // rounded, not truncated to 1209599
+		t.Fatalf("expires_in %v, want %d", tok["expires_in"], 14*24*3600)
 	}
 	return at
 }
@@ -374,6 +398,7 @@ func TestAdminCommandsThroughTheSocket(t *testing.T) {
 	if strings.Count(out, `"id": "tok_`) != 3 || strings.Contains(out, "hash") {
 		t.Fatalf("tokens list: %s", out)
 	}
+	checkAuditColumns(t, dir)
 	out, _ = gatehouse(t, "", "revoke", "--data-dir", dir, "--email", email)
 	if !strings.Contains(out, "3 revoked") {
 		t.Fatalf("revoke by email: %s", out)
@@ -406,5 +431,149 @@ func TestHoistFlags(t *testing.T) {
 	got = strings.Join(hoistFlags(a, []string{"gatehouse", "revoke", "--all", "--json"}), " ")
 	if got != "gatehouse revoke --all --json" {
 		t.Fatalf("boolean flags: %q", got)
+	}
+}
+
+// checkAuditColumns: in `gatehouse audit`, SUBJECT is whom an event is
+// about and ISSUER that subject's issuer, whatever the event type (the store
+// keeps a mint's email as Actor and its issuer as Subject).
+func checkAuditColumns(t *testing.T, dir string) {
+	t.Helper()
+	out, code := gatehouse(t, "", "audit", "--data-dir", dir)
+	lines := strings.Split(out, "\n")
+	if code != 0 || len(lines) < 2 {
+		t.Fatalf("audit: %d %s", code, out)
+	}
+	head := lines[0]
+	subj, iss, tok := strings.Index(head, "SUBJECT"), strings.Index(head, "ISSUER"), strings.Index(head, "TOKEN")
+	if subj < 0 || iss < subj || tok < iss {
+		t.Fatalf("audit header: %q", head)
+	}
+	seen := map[string]bool{}
+	for _, l := range lines[1:] {
+		if len(l) < tok {
+			continue
+		}
+		typ := strings.Fields(l)[1]
+		gotSubj, gotIss := strings.TrimSpace(l[subj:iss]), strings.TrimSpace(l[iss:tok])
+		if typ == "token.minted" || typ == "device.approved" {
+			seen[typ] = true
+			if gotSubj != email || gotIss != "gatehouse:local" {
+				t.Errorf("%s: SUBJECT %q ISSUER %q, want %q and gatehouse:local:\n%s", typ, gotSubj, gotIss, email, out)
+			}
+		}
+	}
+	if !seen["token.minted"] || !seen["device.approved"] {
+		t.Fatalf("audit shows no mint or approval:\n%s", out)
+	}
+}
+
+// TestCLIRefusesAMissingDataDir: only serve creates a data directory. Any
+// other command pointed at one that does not exist exits 3 naming it and
+// creates nothing; in an existing directory without a data file only the
+// commands that add the first accounts, clients and resource servers make
+// the file.
+func TestCLIRefusesAMissingDataDir(t *testing.T) {
+	parent := t.TempDir()
+	missing := filepath.Join(parent, "gatehouse-data")
+	for _, args := range [][]string{
+		{"user", "disable", "--email", "bob@example.com"}, {"user", "add", "--email", "bob@example.com", "--name", "Bob"},
+		{"client", "add", "mytool"}, {"resource", "add", "api"}, {"revoke", "--all"}, {"prune"}, {"tokens", "list"},
+		{"audit"}, {"check"}, {"backup", filepath.Join(parent, "copy.db")}, {"compact"},
+	} {
+		o, c := gatehouse(t, "", append(args, "--data-dir", missing)...)
+		if c != 3 || !strings.Contains(o, "no data directory at "+missing) || !strings.Contains(o, "gatehouse serve` creates it") {
+			t.Errorf("%v on a missing dir: exit %d (want 3, naming it): %s", args, c, o)
+		}
+		if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+			t.Fatalf("%v created %v", args, entries)
+		}
+	}
+	empty := t.TempDir()
+	for _, args := range [][]string{{"revoke", "--all"}, {"prune"}, {"user", "disable", "--email", "bob@example.com"}, {"compact"}} {
+		if o, c := gatehouse(t, "", append(args, "--data-dir", empty)...); c != 3 || !strings.Contains(o, "no Gatehouse data file in "+empty) {
+			t.Errorf("%v on a dir without a data file: exit %d (want 3): %s", args, c, o)
+		}
+		if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+			t.Fatalf("%v wrote %v into a dir without a data file", args, entries)
+		}
+	}
+	if o, c := gatehouse(t, "", "client", "add", "mytool", "--data-dir", empty); c != 0 {
+		t.Fatalf("client add before the first start: exit %d: %s", c, o)
+	}
+}
+
+// TestCLIUsageErrorsExit2: unknown flags and commands, missing required
+// flags and bad values exit 2, as the README says, with a pointer to the
+// help.
+func TestCLIUsageErrorsExit2(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"user", "add", "--emial", "x"}, "see gatehouse user add --help"},
+		{[]string{"user", "add", "--name", "x"}, `Required flag "email" not set`},
+		{[]string{"tokens", "lst"}, `unknown command "lst"; see gatehouse tokens --help`},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"; see gatehouse --help`},
+		{[]string{"help", "frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"prune", "--retention", "0s", "--data-dir", dir}, "--retention 0s: must be positive"},
+		{[]string{"prune", "--retention", "-1h", "--data-dir", dir}, "must be positive"},
+		{[]string{"prune", "--audit-retention", "0s", "--data-dir", dir}, "--audit-retention 0s: must be positive"},
+		{[]string{"audit", "--since", "soon"}, "see gatehouse audit --help"},
+		{[]string{"login", "--server", "127.0.0.1:8080"}, "--server must be a URL such as http://127.0.0.1:8080"},
+	} {
+		if o, c := gatehouse(t, "", tc.args...); c != 2 || !strings.Contains(o, tc.want) {
+			t.Errorf("%v: exit %d (want 2, saying %q): %s", tc.args, c, tc.want, o)
+		}
+	}
+	if o, c := gatehouse(t, "", "tokens"); c != 0 || !strings.Contains(o, "list") {
+		t.Errorf("a command group alone shows its help: exit %d: %s", c, o)
+	}
+}
+
+// TestServeFailureLeavesNoPIDFile: a serve that fails after taking the
+// lock (here: its port is taken) removes the pid file it wrote.
+func TestServeFailureLeavesNoPIDFile(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := filepath.Join(t.TempDir(), "data")
+	if o, c := gatehouse(t, "", "serve", "--data-dir", dir, "--listen", ln.Addr().String()); c == 0 || !strings.Contains(o, "listen on") {
+		t.Fatalf("serve on a taken port: exit %d: %s", c, o)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gatehouse.pid")); err == nil {
+		t.Fatal("a failed start left gatehouse.pid behind")
+	}
+}
+
+// TestCLIClientErrorsAreClear: the reference client names an unreachable
+// server in words, and logout with the server down forgets the token
+// locally and says that it is still live.
+func TestCLIClientErrorsAreClear(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens there now
+	o, c := gatehouse(t, "", "login", "--server", down, "--config-dir", t.TempDir())
+	if c != 1 || !strings.Contains(o, "cannot reach Gatehouse at "+down+" (connection refused): is it running?") {
+		t.Fatalf("login to a stopped server: exit %d: %s", c, o)
+	}
+	cfgDir := t.TempDir()
+	cred := fmt.Sprintf(`{%q: {"server": %q, "token": "dfoa_x", "token_id": "tok_x", "expires_at": "2099-01-01T00:00:00Z"}}`, down, down)
+	if err := os.WriteFile(filepath.Join(cfgDir, "credentials.json"), []byte(cred), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, c = gatehouse(t, "", "logout", "--server", down, "--config-dir", cfgDir)
+	if c != 1 || !strings.Contains(o, "removed the token from") || !strings.Contains(o, "could not revoke it") ||
+		!strings.Contains(o, "gatehouse revoke --token-id tok_x") {
+		t.Fatalf("logout with the server down: exit %d: %s", c, o)
+	}
+	if o, c := gatehouse(t, "", "logout", "--server", down, "--config-dir", cfgDir); c != 0 || !strings.Contains(o, "not logged in") {
+		t.Fatalf("the token must be gone locally: exit %d: %s", c, o)
 	}
 }

@@ -14,6 +14,8 @@ EMAIL=${GATEHOUSE_EMAIL:?set GATEHOUSE_EMAIL to an account that may approve}
 PASSWORD=${GATEHOUSE_PASSWORD:?set GATEHOUSE_PASSWORD}
 CLIENT=${GATEHOUSE_CLIENT_ID:-gatehouse-cli}
 GRANT=urn:ietf:params:oauth:grant-type:device_code
+# Console POSTs carry Origin, as a browser's would: the public URL's scheme://host.
+origin=$(printf '%s' "$B" | sed -E 's#^([a-zA-Z]+://[^/]+).*#\1#')
 
 jar=$(mktemp)
 trap 'rm -f "$jar"' EXIT
@@ -46,7 +48,7 @@ login=$(curl -sS -c "$jar" -H 'Content-Type: application/json' \
   -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" "$B/console/api/login")
 csrf=$(echo "$login" | field csrf_token)
 [ -n "$csrf" ] || fail "sign-in failed: $login"
-answer=$(curl -sS -b "$jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $csrf" \
+answer=$(curl -sS -b "$jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $csrf" -H "Origin: $origin" \
   -d "{\"user_code\":\"$user_code\"}" "$B/console/api/oauth/device/approve")
 echo "$answer"
 echo "$answer" | grep -q '"status":"approved"' || fail "approval refused"

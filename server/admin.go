@@ -168,23 +168,42 @@ type adminOp func(in []byte) (any, error)
 
 func (a *adminService) ops() map[string]adminOp {
 	return map[string]adminOp{
-		"revoke":        decodeOp(a.revoke),
-		"tokens.list":   decodeOp(a.listTokens),
-		"prune":         decodeOp(a.prune),
-		"backup":        decodeOp(a.backup),
-		"user.add":      decodeOp(a.addUser),
-		"user.list":     decodeOp(func(struct{}) (any, error) { return a.listUsers() }),
-		"user.update":   decodeOp(a.updateUser),
-		"client.add":    decodeOp(a.addClient),
-		"client.list":   decodeOp(func(struct{}) (any, error) { return a.store.ListClients() }),
-		"client.remove": decodeOp(func(r ClientRequest) (any, error) { return r, a.store.RemoveClient(r.ID, a.now()) }),
-		"audit":         decodeOp(func(r AuditRequest) (any, error) { return a.store.Events(r.Since, r.Limit) }),
-		"check":         decodeOp(func(struct{}) (any, error) { return map[string]bool{"ok": true}, a.store.Check() }),
+		"revoke":      decodeOp(a.revoke),
+		"tokens.list": decodeOp(a.listTokens),
+		"prune":       decodeOp(a.prune),
+		"backup":      decodeOp(a.backup),
+		"user.add":    decodeOp(a.addUser),
+		"user.list":   decodeOp(func(struct{}) (any, error) { return a.listUsers() }),
+		"user.update": decodeOp(a.updateUser),
+		"client.add":  decodeOp(a.addClient),
+		"client.list": decodeOp(func(struct{}) (any, error) { return a.store.ListClients() }),
+		"client.remove": decodeOp(func(r ClientRequest) (any, error) {
+			return r, named(a.store.RemoveClient(r.ID, a.now()), "client "+r.ID)
+		}),
+		"audit": decodeOp(func(r AuditRequest) (any, error) { return a.store.Events(r.Since, r.Limit) }),
+		"check": decodeOp(func(struct{}) (any, error) { return map[string]bool{"ok": true}, a.store.Check() }),
 		// Resource servers (resources.go).
-		"resource.add":    decodeOp(a.addResource),
-		"resource.list":   decodeOp(func(struct{}) (any, error) { return a.listResources() }),
-		"resource.remove": decodeOp(func(r ResourceRequest) (any, error) { return r, a.store.RemoveResourceServer(r.Name, a.now()) }),
+		"resource.add": decodeOp(func(r ResourceRequest) (any, error) {
+			info, err := a.addResource(r)
+			return info, named(err, "resource server "+r.Name)
+		}),
+		"resource.list": decodeOp(func(struct{}) (any, error) { return a.listResources() }),
+		"resource.remove": decodeOp(func(r ResourceRequest) (any, error) {
+			return r, named(a.store.RemoveResourceServer(r.Name, a.now()), "resource server "+r.Name)
+		}),
 	}
+}
+
+// named gives a store sentinel the object it is about, so the operator reads
+// "account bob@example.com already exists" rather than "already exists".
+func named(err error, what string) error {
+	switch {
+	case errors.Is(err, store.ErrExists):
+		return &AdminError{AdminExists, what + " already exists"}
+	case errors.Is(err, store.ErrNotFound):
+		return &AdminError{AdminNotFound, "no " + what}
+	}
+	return err
 }
 
 func decodeOp[T any](f func(T) (any, error)) adminOp {
@@ -246,10 +265,13 @@ func (a *adminService) listTokens(r TokenListRequest) (any, error) {
 }
 
 func (a *adminService) prune(r PruneRequest) (any, error) {
-	if r.Retention <= 0 {
+	if r.Retention < 0 || r.AuditRetention < 0 {
+		return nil, invalid("retention must be positive")
+	}
+	if r.Retention == 0 { // not given
 		r.Retention = DefaultRetention
 	}
-	if r.AuditRetention <= 0 {
+	if r.AuditRetention == 0 {
 		r.AuditRetention = DefaultAuditRetention
 	}
 	return a.store.Prune(store.PrunePolicy{Now: a.now(), Retention: r.Retention, AuditRetention: r.AuditRetention,
@@ -281,7 +303,7 @@ func (a *adminService) addUser(r UserRequest) (any, error) {
 		r.Workspaces = []string{"default"}
 	}
 	acct, err := createAccountHashed(a.store, r, a.now())
-	return userInfo(acct), err
+	return userInfo(acct), named(err, "account "+r.Email)
 }
 
 func (a *adminService) listUsers() (any, error) {
@@ -298,7 +320,7 @@ func (a *adminService) updateUser(r UserRequest) (any, error) {
 		return nil, invalid("nothing to change")
 	}
 	acct, err := a.store.UpdateAccount(store.AccountUpdate{Email: r.Email, Disable: r.Disable, PasswordHash: r.PasswordHash, Now: a.now(), Actor: "operator"})
-	return userInfo(acct), err
+	return userInfo(acct), named(err, "account "+r.Email+" (see gatehouse user list)")
 }
 
 func (a *adminService) addClient(r ClientRequest) (any, error) {
@@ -309,7 +331,7 @@ func (a *adminService) addClient(r ClientRequest) (any, error) {
 		r.Name = r.ID
 	}
 	c := store.Client{ID: r.ID, Name: r.Name, CreatedAt: a.now()}
-	return c, a.store.PutClient(c)
+	return c, named(a.store.PutClient(c), "client "+r.ID)
 }
 
 func validClientID(id string) bool {

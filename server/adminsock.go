@@ -133,7 +133,18 @@ var readOnlyOps = map[string]bool{
 	"tokens.list": true, "user.list": true, "client.list": true, "resource.list": true, "audit": true, "check": true,
 }
 
+// creatingOps may make the data file in an existing data directory that has
+// none yet: operators and tests add the first accounts, clients and
+// resource servers before the first start.
+var creatingOps = map[string]bool{"user.add": true, "client.add": true, "resource.add": true}
+
+// openDirect never creates a data directory (only serve does), so a wrong
+// --data-dir or working directory fails instead of leaving a fresh, empty
+// Gatehouse behind.
 func (a Admin) openDirect(op string) (*store.Store, error) {
+	if err := RequireDataDir(a.DataDir, !creatingOps[op]); err != nil {
+		return nil, err
+	}
 	if !readOnlyOps[op] {
 		if err := prepareDataDir(a.DataDir); err != nil {
 			return nil, err
@@ -142,9 +153,6 @@ func (a Admin) openDirect(op string) (*store.Store, error) {
 			return nil, err
 		}
 		return store.Open(a.DataDir, store.Options{LockTimeout: 2 * time.Second})
-	}
-	if !hasDataFile(a.DataDir) {
-		return nil, &AdminError{Code: AdminNotFound, Message: fmt.Sprintf("no Gatehouse data file in %s: start gatehouse serve there once, or pass the right --data-dir", a.DataDir)}
 	}
 	return store.Open(a.DataDir, store.Options{LockTimeout: 2 * time.Second, ReadOnly: true})
 }

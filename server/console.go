@@ -144,15 +144,15 @@ func (s *Server) currentSession(r *http.Request) (sessionCtx, error) {
 	return sessionCtx{account: a, ms: ms, cookieHash: h, csrf: s.csrfToken(c.Value)}, nil
 }
 
-// withSession guards a cookie-authenticated POST: session, then Origin, then
-// the X-CSRF-Token header.
+// withSession guards a cookie-authenticated POST: session, then Origin (or
+// Referer, which must be present), then the X-CSRF-Token header.
 func (s *Server) withSession(h sessionHandler) handler {
 	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 		sc, err := s.currentSession(r)
 		if err != nil {
 			return err
 		}
-		if err := s.checkOrigin(r); err != nil {
+		if err := s.requireOrigin(r); err != nil {
 			return err
 		}
 		got := r.Header.Get("X-CSRF-Token")
@@ -182,6 +182,17 @@ func (s *Server) checkOrigin(r *http.Request) error {
 	return nil
 }
 
+// requireOrigin is checkOrigin for a cookie-authenticated POST, where the
+// request must also say where it came from: browsers send Origin on every
+// fetch POST, so only scripts omit it, and a script can send it (the public
+// URL's scheme://host).
+func (s *Server) requireOrigin(r *http.Request) error {
+	if r.Header.Get("Origin") == "" && r.Header.Get("Referer") == "" {
+		return errCSRF
+	}
+	return s.checkOrigin(r)
+}
+
 func (s *Server) handleSession(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	sc, err := s.currentSession(r)
 	if err != nil {
@@ -191,7 +202,12 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request, _ httprou
 	return nil
 }
 
+// handleLogout ends the session. The page sends no body; a body that is sent
+// must still parse, so a malformed request changes nothing.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, sc sessionCtx) error {
+	if _, err := readOptionalParams(r); err != nil {
+		return err
+	}
 	if err := s.store.DeleteSession(sc.cookieHash); err != nil {
 		return err
 	}

@@ -98,7 +98,7 @@ func clientList(names clientNameMap) []map[string]string {
 
 // handleAdminRevoke revokes any one token by id, recording the admin.
 func (s *Server) handleAdminRevoke(w http.ResponseWriter, r *http.Request, sc sessionCtx) error {
-	return s.revokeOneFromConsole(w, r, sc, "admin revoke from the console", func(id string) store.RevokeFilter {
+	return s.revokeOneFromConsole(w, r, accountAttr(sc), "admin revoke from the console", func(id string) store.RevokeFilter {
 		return store.RevokeFilter{TokenID: id, Reason: "admin", Actor: sc.account.Email, Now: s.now()}
 	})
 }

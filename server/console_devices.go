@@ -18,9 +18,9 @@ import (
 // with store.LocalIssuer, so an SSO subject that shares the email is a
 // different person here, as it is on /v1/oauth/authorizations.
 //
-// SSO subjects have no page of their own yet: their approval-grant cookie is
-// scoped to /v1/oauth/device and is single-use, so it cannot carry them to
-// /account/devices. They can use /v1/oauth/authorizations with their token.
+// SSO subjects use the same page through their own short-lived cookie and
+// API (devices_sso.go); both share the listing and revoke code below, and
+// each builds its filters from one (email, issuer) pair.
 
 var errNoSuchToken = statusErr(http.StatusNotFound, "not_found", "no such token")
 
@@ -61,13 +61,24 @@ func (s *Server) ownTokens(sc sessionCtx) store.TokenFilter {
 }
 
 func (s *Server) handleMyDevices(w http.ResponseWriter, r *http.Request, sc sessionCtx) error {
-	rows, err := s.store.ListTokens(s.ownTokens(sc))
+	out, err := s.deviceViews(s.ownTokens(sc))
 	if err != nil {
 		return err
 	}
+	writeJSON(w, http.StatusOK, map[string]any{"devices": out})
+	return nil
+}
+
+// deviceViews lists the live tokens f selects, newest first, as their
+// holder sees them.
+func (s *Server) deviceViews(f store.TokenFilter) ([]deviceView, error) {
+	rows, err := s.store.ListTokens(f)
+	if err != nil {
+		return nil, err
+	}
 	names, err := s.clientNames()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	newestFirst(rows)
 	out := make([]deviceView, 0, len(rows))
@@ -75,22 +86,30 @@ func (s *Server) handleMyDevices(w http.ResponseWriter, r *http.Request, sc sess
 		out = append(out, deviceView{ID: t.ID, Prefix: t.Prefix, ClientID: t.ClientID, ClientName: names.of(t.ClientID),
 			DeviceLabel: t.DeviceLabel, CreatedAt: t.CreatedAt.UTC(), LastUsedAt: optTime(t.LastUsedAt), ExpiresAt: t.ExpiresAt.UTC()})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"devices": out})
-	return nil
+	return out, nil
 }
 
 // handleRevokeMyDevice revokes one of the caller's own tokens. Another
 // subject's id answers 404, exactly like an unknown one.
 func (s *Server) handleRevokeMyDevice(w http.ResponseWriter, r *http.Request, sc sessionCtx) error {
-	return s.revokeOneFromConsole(w, r, sc, "token revoked on My devices", func(id string) store.RevokeFilter {
-		return store.RevokeFilter{TokenID: id, OwnerEmail: sc.account.Email, OwnerIssuer: store.LocalIssuer,
-			Reason: "revoked by holder", Actor: sc.account.Email, Now: s.now()}
-	})
+	return s.revokeOneFromConsole(w, r, accountAttr(sc), "token revoked on My devices", s.holderRevoke(sc.account.Email, store.LocalIssuer))
 }
 
-// revokeOneFromConsole revokes the token named in the path with the filter
-// built for it, answering 404 for an id the filter does not reach.
-func (s *Server) revokeOneFromConsole(w http.ResponseWriter, r *http.Request, sc sessionCtx, logMsg string, filter func(id string) store.RevokeFilter) error {
+// holderRevoke builds the filter for a holder revoking one of its own
+// tokens: (email, issuer) must own the row.
+func (s *Server) holderRevoke(email, issuer string) func(id string) store.RevokeFilter {
+	return func(id string) store.RevokeFilter {
+		return store.RevokeFilter{TokenID: id, OwnerEmail: email, OwnerIssuer: issuer,
+			Reason: "revoked by holder", Actor: email, Now: s.now()}
+	}
+}
+
+func accountAttr(sc sessionCtx) slog.Attr { return slog.String("account", sc.account.ID) }
+
+// revokeOneFromConsole revokes the token named in the body with the filter
+// built for it, answering 404 for an id the filter does not reach. who
+// names the caller in the log.
+func (s *Server) revokeOneFromConsole(w http.ResponseWriter, r *http.Request, who slog.Attr, logMsg string, filter func(id string) store.RevokeFilter) error {
 	id, err := tokenIDParam(r)
 	if err != nil {
 		return err
@@ -103,7 +122,7 @@ func (s *Server) revokeOneFromConsole(w http.ResponseWriter, r *http.Request, sc
 		return err
 	}
 	s.metrics.tokenEvent("revoked", len(res.Revoked))
-	s.log.Info(logMsg, slog.String("account", sc.account.ID), slog.String("token_id", id))
+	s.log.Info(logMsg, who, slog.String("token_id", id))
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": len(res.Revoked) == 1, "token_id": id})
 	return nil
 }
@@ -111,13 +130,19 @@ func (s *Server) revokeOneFromConsole(w http.ResponseWriter, r *http.Request, sc
 // handleRevokeAllMyDevices revokes every token of the caller's subject, and
 // turns its approved-but-unpolled codes to denied (store.Revoke does both).
 func (s *Server) handleRevokeAllMyDevices(w http.ResponseWriter, r *http.Request, sc sessionCtx) error {
-	res, err := s.store.Revoke(store.RevokeFilter{Email: sc.account.Email, Issuer: store.LocalIssuer,
-		Reason: "revoked by holder (all devices)", Actor: sc.account.Email, Now: s.now()})
+	return s.revokeAllOf(w, sc.account.Email, store.LocalIssuer, accountAttr(sc))
+}
+
+// revokeAllOf revokes every token of (email, issuer); the issuer is always
+// set, so the same email at another issuer is never reached.
+func (s *Server) revokeAllOf(w http.ResponseWriter, email, issuer string, who slog.Attr) error {
+	res, err := s.store.Revoke(store.RevokeFilter{Email: email, Issuer: issuer,
+		Reason: "revoked by holder (all devices)", Actor: email, Now: s.now()})
 	if err != nil {
 		return err
 	}
 	s.metrics.tokenEvent("revoked", len(res.Revoked))
-	s.log.Info("all tokens revoked on My devices", slog.String("account", sc.account.ID), slog.Int("revoked", len(res.Revoked)))
+	s.log.Info("all tokens revoked on My devices", who, slog.Int("revoked", len(res.Revoked)))
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": len(res.Revoked), "denied_codes": res.DeniedCodes})
 	return nil
 }

@@ -111,9 +111,9 @@ func TestExactlyOnceUnderContention(t *testing.T) {
 	if err := ts.Store().Check(); err != nil {
 		t.Errorf("store check: %v", err)
 	}
-	t.Logf("ticks %d, polls %d (slow_down %d), requests %d, longest %v (%s), prunes %d, rotations %d, revocations %d",
+	t.Logf("ticks %d, polls %d (slow_down %d), requests %d, longest %v (%s), prunes %d, rotations %d, revocations %d, re-logins denied by a revoke %d",
 		ticks.n.Load(), rc.polls.Load(), rc.slowDowns.Load(), rc.wd.total.Load(), time.Duration(rc.wd.longest.Load()), rc.wd.longestOp, rc.prunes.Load(),
-		rc.rotations.Load(), rc.revocations.Load())
+		rc.rotations.Load(), rc.revocations.Load(), rc.deniedRelogins.Load())
 }
 
 // raceFlow is one code and what its pollers got.
@@ -122,6 +122,10 @@ type raceFlow struct {
 	mu           sync.Mutex
 	got          []string
 	done, spent  bool
+	// mayBeDenied: a re-login whose device's live token may be revoked
+	// between approval and poll; the store then denies the approved code
+	// (a revoked token is never handed out again through rotation).
+	mayBeDenied, denied bool
 }
 
 func (f *raceFlow) tokens() []string {
@@ -195,6 +199,11 @@ func (rc *raceClient) pollUntilDone(f *raceFlow, ticks *ticker) {
 			f.got, f.done = append(f.got, body["access_token"].(string)), true
 			f.mu.Unlock()
 			return
+		case body["error"] == "access_denied" && f.mayBeDenied:
+			f.mu.Lock()
+			f.done, f.denied = true, true
+			f.mu.Unlock()
+			return
 		case body["error"] == "invalid_grant":
 			f.mu.Lock()
 			f.done, f.spent = true, true // another poller consumed it; the count is checked at the end
@@ -242,8 +251,25 @@ func (rc *raceClient) relogins(r *rotation, n int, ticks *ticker) {
 			rc.wd.t.Errorf("rotation approve: %d %v %v", st, body, err)
 			return
 		}
-		f := &raceFlow{device: dc}
+		r.mu.Lock()
+		live := ""
+		if n := len(r.delivered); n > 0 {
+			live = r.delivered[n-1]
+		}
+		r.mu.Unlock()
+		f := &raceFlow{device: dc, mayBeDenied: true}
 		rc.pollUntilDone(f, ticks)
+		if f.denied {
+			r.mu.Lock()
+			wasRevoked := live != "" && r.presented[live]
+			r.mu.Unlock()
+			if !wasRevoked {
+				rc.wd.t.Errorf("%s: approved re-login denied though the device's live token was never revoked", r.label)
+				return
+			}
+			rc.deniedRelogins.Add(1)
+			continue // the next re-login starts from a device with no live token
+		}
 		got := f.tokens()
 		if len(got) != 1 {
 			return // stopped, or reported
@@ -322,6 +348,7 @@ type raceClient struct {
 	b                        *browser
 	polls, slowDowns, prunes atomic.Int64
 	rotations, revocations   atomic.Int64
+	deniedRelogins           atomic.Int64
 }
 
 var raceHTTP = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}

@@ -117,6 +117,23 @@ func lostKeyError(dir, path string) error {
 		ErrSecretKey, path, filepath.Join(dir, store.FileName), path)
 }
 
+// RequireDataDir is how every command but serve checks its --data-dir: the
+// directory must exist, and with needFile it must hold a data file. The
+// error is an AdminError with code not_found naming the directory.
+func RequireDataDir(dir string, needFile bool) error {
+	shown := dir
+	if abs, err := filepath.Abs(dir); err == nil && abs != filepath.Clean(dir) {
+		shown = fmt.Sprintf("%s (%s)", dir, abs)
+	}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return &AdminError{Code: AdminNotFound, Message: fmt.Sprintf("no data directory at %s: wrong --data-dir or working directory? `gatehouse serve` creates it", shown)}
+	}
+	if needFile && !hasDataFile(dir) {
+		return &AdminError{Code: AdminNotFound, Message: fmt.Sprintf("no Gatehouse data file in %s: start gatehouse serve there once, or pass the right --data-dir", shown)}
+	}
+	return nil
+}
+
 func hasDataFile(dir string) bool {
 	_, err := os.Lstat(filepath.Join(dir, store.FileName))
 	return err == nil

@@ -19,15 +19,16 @@ import (
 // TestNginxForwardAuth runs the nginx snippet from docs/forward-auth.md,
 // as written, in front of a small upstream: a valid token reaches the
 // upstream with Gatehouse's X-Auth-* headers (a client's forged ones
-// replaced), no token and a revoked token are answered 401 with the RFC
-// 6750 challenge and never reach it.
+// replaced), no token and a revoked token are answered 401 with exactly one
+// RFC 6750 challenge and never reach it; with a required scope the token
+// lacks, 403 with one insufficient_scope challenge.
 func TestNginxForwardAuth(t *testing.T) {
 	nginx := needNginx(t)
 	ts := startServer(t)
 	seen := &upstreamLog{}
 	up := httptest.NewServer(seen)
 	defer up.Close()
-	proxy := startNginx(t, nginx, hostPort(ts.URL), hostPort(up.URL))
+	proxy := startNginx(t, nginx, hostPort(ts.URL), hostPort(up.URL), nil)
 
 	tok, id := ts.token("laptop")
 	row, _ := ts.Store().TokenByID(id)
@@ -39,9 +40,14 @@ func TestNginxForwardAuth(t *testing.T) {
 	}
 	before := seen.count()
 	for name, value := range map[string]string{"no token": "", "junk token": "junk"} {
-		if st, h := proxyGet(t, proxy, value, nil); st != 401 || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {
-			t.Errorf("%s: %d %q, want 401 with a Bearer challenge", name, st, h.Get("WWW-Authenticate"))
+		if st, h := proxyGet(t, proxy, value, nil); st != 401 || len(h.Values("WWW-Authenticate")) != 1 || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("%s: %d %q, want 401 with one Bearer challenge", name, st, h.Values("WWW-Authenticate"))
 		}
+	}
+	// The snippet's comment offers ?scope=: an account token lacks apps:run.
+	scoped := startNginx(t, nginx, hostPort(ts.URL), hostPort(up.URL), map[string]string{"/v1/auth/verify;": "/v1/auth/verify?scope=apps:run;"})
+	if st, h := proxyGet(t, scoped, tok, nil); st != 403 || len(h.Values("WWW-Authenticate")) != 1 || !strings.Contains(h.Get("WWW-Authenticate"), "insufficient_scope") {
+		t.Errorf("missing scope: %d %q, want 403 with one insufficient_scope challenge", st, h.Values("WWW-Authenticate"))
 	}
 	ts.revoke(url.Values{"token": {tok}})
 	if st, _ := proxyGet(t, proxy, tok, nil); st != 401 {
@@ -83,14 +89,19 @@ func nginxSnippet(t *testing.T) string {
 	return string(m[1])
 }
 
-// startNginx runs the documented snippet with the test's addresses in a
-// self-contained prefix (no /etc/nginx, no /var/log) and waits for it.
-func startNginx(t *testing.T, bin, gatehouse, upstream string) string {
+// startNginx runs the documented snippet with the test's addresses (and
+// any edits) in a self-contained prefix (no /etc/nginx, no /var/log) and
+// waits for it.
+func startNginx(t *testing.T, bin, gatehouse, upstream string, edits map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	listen := freePort(t)
 	snippet := nginxSnippet(t)
-	for from, to := range map[string]string{"127.0.0.1:8080": gatehouse, "127.0.0.1:3000": upstream, "listen 80;": "listen " + listen + ";"} {
+	replace := map[string]string{"127.0.0.1:8080": gatehouse, "127.0.0.1:3000": upstream, "listen 80;": "listen " + listen + ";"}
+	for from, to := range edits {
+		replace[from] = to
+	}
+	for from, to := range replace {
 		if !strings.Contains(snippet, from) {
 			t.Fatalf("the documented snippet no longer contains %q", from)
 		}

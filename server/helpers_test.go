@@ -144,7 +144,7 @@ type browser struct {
 func (ts *testServer) signIn(email, password string) *browser {
 	ts.t.Helper()
 	jar, _ := cookiejar.New(nil)
-	b := &browser{ts: ts, http: &http.Client{Jar: jar}}
+	b := &browser{ts: ts, http: &http.Client{Jar: jar, Transport: sendsOrigin{origin: ts.URL}}}
 	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
 	st, _, out := doWith(ts.t, b.http, "POST", ts.URL+"/console/api/login", "application/json", string(body), nil)
 	if st != 200 {

@@ -129,8 +129,10 @@ func TestSecurityHeadersOnPagesAndAPI(t *testing.T) {
 // TestBruteForceIsLimitedPerAddress: wrong codes from one address run out
 // their budget (429 + Retry-After); a right code in between does not
 // refill it; spoofed forwarding headers from an untrusted peer do not help.
+// The global guess budget is off, so only the per-address one can stop it.
 func TestBruteForceIsLimitedPerAddress(t *testing.T) {
-	ts := startServer(t)
+	ts := startServer(t, limitsWith(func(l *server.Limits) { l.GuessGlobal.Disabled = true }))
+	burst := server.DefaultLimits(15*time.Minute, server.DefaultMaxPendingCodes).GuessIP.Burst
 	_, uc := ts.startFlow("laptop")
 	wrong := func(i int, hdr map[string]string) int {
 		st, _, _ := ts.do("GET", fmt.Sprintf("/v1/oauth/device/lookup?user_code=BBBB%04d", i), "", "", hdr)
@@ -149,8 +151,8 @@ func TestBruteForceIsLimitedPerAddress(t *testing.T) {
 			break
 		}
 	}
-	if limited < 0 || limited > 25 {
-		t.Fatalf("wrong codes were limited after %d tries; want by the 21st (burst 20)", limited)
+	if limited != burst {
+		t.Fatalf("wrong codes were limited after %d tries; want exactly the per-address burst of %d", limited, burst)
 	}
 	st, h, body := ts.do("GET", "/v1/oauth/device/lookup?user_code="+uc, "", "", nil)
 	if st != 429 || h.Get("Retry-After") == "" || body["error"] != "rate_limited" {

@@ -35,25 +35,56 @@ var userCodeSpace = math.Pow(float64(len(tokens.UserCodeAlphabet)), tokens.UserC
 
 // GuessBudget sizes the global failed-guess budget from RFC 8628 §5.1.
 // With P codes pending at once, one wrong guess hits a live code with
-// probability P/20^8; over a code's lifetime G guesses succeed with
+// probability P/20^8, so G guesses within a code's lifetime T hit one with
 // probability at most G·P/20^8. Keeping that below 2^-20 gives
 //
-//	G <= 20^8 / (P · 2^20) = 25,600,000,000 / (P · 1,048,576) ≈ 24,414 / P
+//	G = floor(20^8 / (P · 2^20)) = floor(25,600,000,000 / (P · 1,048,576)) = floor(24,414.06 / P)
 //
-// failed guesses per code lifetime: 24 with 1000 codes pending, 244 with 100.
-// The budget refills at G per lifetime, with a burst of G.
+// guesses in any window of length T: 24 with 1000 codes pending, 244 with
+// 100. A token bucket admits burst + rate·T events in such a window, so
+// the budget is split: a burst of ceil(G/2) and a refill of floor(G/2) per
+// T (12 and 12 at P=1000, 24 in any window: 24·1000/20^8 = 2^-20.03).
+// With G = 1 the refill is one per 2T, so a window still holds only one.
+//
+// The attacker's own pending codes do not count in P: guessing them wins
+// nothing. P is the operator's figure for real users' codes at once.
+//
+// When P > 24,414 (MaxPendingCodesLimit), G would be below 1: no budget
+// keeps the bound. The limit is then returned with zero rate and burst, and
+// Limits.Validate stops start-up with ErrGuessBudget.
 func GuessBudget(maxPending int, lifetime time.Duration) ratelimit.Limit {
-	g := int(userCodeSpace / (float64(max(maxPending, 1)) * (1 << 20)))
-	g = max(g, 1)
-	return ratelimit.Limit{Name: "guess_global", Scopes: []ratelimit.Scope{ratelimit.ScopeGlobal},
-		Rate: rate.Limit(float64(g) / lifetime.Seconds()), Burst: g}
+	lim := ratelimit.Limit{Name: "guess_global", Scopes: []ratelimit.Scope{ratelimit.ScopeGlobal}}
+	g := guessesPerLifetime(maxPending)
+	if g < 1 {
+		return lim
+	}
+	burst, refill := (g+1)/2, float64(g/2)
+	if refill == 0 {
+		refill = 0.5 // G = 1: one guess back every 2T
+	}
+	lim.Rate, lim.Burst = rate.Limit(refill/lifetime.Seconds()), burst
+	return lim
 }
+
+// guessesPerLifetime is G above (0 when P is too large for any budget).
+func guessesPerLifetime(maxPending int) int {
+	return int(userCodeSpace / (float64(max(maxPending, 1)) * (1 << 20)))
+}
+
+// ErrGuessBudget: --max-pending-codes is so large that even one wrong
+// guess per code lifetime would break the 2^-20 bound.
+var ErrGuessBudget = errors.New("--max-pending-codes leaves no room for a failed-guess budget")
+
+// MaxPendingCodesLimit is the largest --max-pending-codes with a budget of
+// at least one guess per code lifetime.
+var MaxPendingCodesLimit = int(userCodeSpace / (1 << 20))
 
 func perMinute(name string, scope ratelimit.Scope, n float64, burst int) ratelimit.Limit {
 	return ratelimit.Limit{Name: name, Scopes: []ratelimit.Scope{scope}, Rate: rate.Limit(n / 60), Burst: burst}
 }
 
-// DefaultLimits are the shipped budgets.
+// DefaultLimits are the shipped budgets. A maxPending too large for any
+// guess budget leaves GuessGlobal unsized, which Validate reports.
 func DefaultLimits(codeTTL time.Duration, maxPending int) Limits {
 	return Limits{
 		DeviceCode:      perMinute("device_code", ratelimit.ScopeIP, 60, 60),
@@ -81,12 +112,20 @@ func (l *Limits) fields() []*ratelimit.Limit {
 func (l *Limits) Validate() error {
 	var errs []error
 	for _, f := range l.fields() {
+		if f == &l.GuessGlobal && unsized(*f) {
+			errs = append(errs, fmt.Errorf("%w: %w: with more than %d codes pending at once, even one wrong guess per code lifetime breaks RFC 8628's 2^-20 (20^8/(P·2^20) < 1); lower --max-pending-codes",
+				ErrConfig, ErrGuessBudget, MaxPendingCodesLimit))
+			continue
+		}
 		if err := f.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
 		}
 	}
 	return errors.Join(errs...)
 }
+
+// unsized is GuessBudget's answer when no budget keeps the bound.
+func unsized(lim ratelimit.Limit) bool { return !lim.Disabled && lim.Rate == 0 && lim.Burst == 0 }
 
 // ErrLimitSpec is a malformed --limit override.
 var ErrLimitSpec = errors.New("bad --limit")

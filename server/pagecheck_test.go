@@ -133,6 +133,67 @@ func noLayoutShift(ctx context.Context, t *testing.T, vp viewport) {
 	}
 }
 
+// onFirstScreen fails unless every element sels names lies wholly on the
+// first screen of vp, with nothing scrolled: on a phone, the code, the
+// client and the decision buttons must be seen together.
+func onFirstScreen(ctx context.Context, t *testing.T, vp viewport, what string, sels ...string) {
+	t.Helper()
+	list, _ := json.Marshal(sels)
+	raw := run(ctx, t, "measure "+what, chromedp.Evaluate[string](`JSON.stringify(`+string(list)+`.map(function (sel) {
+  var r = document.querySelector(sel).getBoundingClientRect();
+  return { Sel: sel, Top: r.top + window.scrollY, Bottom: r.bottom + window.scrollY, Height: r.height };
+}))`))
+	var boxes []struct {
+		Sel                 string
+		Top, Bottom, Height float64
+	}
+	if err := json.Unmarshal([]byte(raw), &boxes); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range boxes {
+		if b.Height == 0 || b.Top < 0 || b.Bottom > float64(vp.height) {
+			t.Errorf("%s: %s: %s spans y=%.0f..%.0f, want it within the first %d px", vp, what, b.Sel, b.Top, b.Bottom, vp.height)
+		}
+	}
+}
+
+// wrapsOnlyAtBreaks fails if a text node inside any of sels is laid out on
+// more than one line: values wrap only at the <wbr> points the page puts
+// between their parts (an email's "@", a host's dots), never mid-word, and
+// a code never wraps at all.
+func wrapsOnlyAtBreaks(ctx context.Context, t *testing.T, vp viewport, sels ...string) {
+	t.Helper()
+	list, _ := json.Marshal(sels)
+	broken := run(ctx, t, "check line breaks", chromedp.Evaluate[[]string](string(list)+`.flatMap(function (sel) {
+  var out = [];
+  var walk = document.createTreeWalker(document.querySelector(sel), NodeFilter.SHOW_TEXT);
+  for (var n = walk.nextNode(); n; n = walk.nextNode()) {
+    if (!n.textContent.trim()) { continue; }
+    var r = document.createRange();
+    r.selectNodeContents(n);
+    var lines = new Set(Array.prototype.map.call(r.getClientRects(), function (b) { return Math.round(b.bottom); }));
+    if (lines.size > 1) { out.push(sel + ': ' + JSON.stringify(n.textContent)); }
+  }
+  return out;
+})`))
+	for _, b := range broken {
+		t.Errorf("%s: broken across lines mid-word: %s", vp, b)
+	}
+}
+
+// noRepeatedHeading fails if the first sentence under a view's heading
+// says the heading again ("Device approved. Device approved. ...").
+func noRepeatedHeading(ctx context.Context, t *testing.T, vp viewport, view string) {
+	t.Helper()
+	raw := run(ctx, t, "read "+view, chromedp.Evaluate[[]string](`(function (v) {
+  return [v.querySelector('h1').textContent.trim(), v.querySelector('p').textContent.trim()];
+})(document.querySelector(`+strconv.Quote(view)+`))`))
+	heading, first := raw[0], strings.SplitN(raw[1], ".", 2)[0]
+	if strings.Contains(strings.ToLower(first), strings.ToLower(heading)) {
+		t.Errorf("%s: %s: the first sentence %q repeats the heading %q", vp, view, first, heading)
+	}
+}
+
 // checkAccessibility checks the page as it is now: every visible input and
 // select is labelled and every control has a name; Tab reaches every
 // focusable control in document order with a visible focus ring; and text

@@ -47,6 +47,22 @@ func readParams(r *http.Request) (params, error) {
 	return nil, errBadContentType
 }
 
+// readOptionalParams is readParams for a route whose body may be absent: no
+// Content-Type and an empty body are no params; any body sent must parse.
+func readOptionalParams(r *http.Request) (params, error) {
+	if r.Header.Get("Content-Type") != "" {
+		return readParams(r)
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > 0 {
+		return nil, errBadContentType
+	}
+	return params{}, nil
+}
+
 func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {

@@ -53,6 +53,12 @@ func (s *Server) routes() http.Handler {
 		s.handle(rt, "GET", "/v1/oauth/device/approval-context", s.oauth(s.handleApprovalContext))
 		s.handle(rt, "POST", "/v1/oauth/device/approve-external", s.oauth(s.countResolution("sso", "approve", s.handleApproveExternal)))
 		s.handle(rt, "POST", "/v1/oauth/device/deny-external", s.oauth(s.countResolution("sso", "deny", s.handleDenyExternal)))
+		// My devices for SSO subjects (devices_sso.go): the devices cookie,
+		// Origin, and X-CSRF-Token on POSTs.
+		s.handle(rt, "GET", "/console/api/sso-devices", s.oauth(s.ssoDevicesRead(s.handleSSODevices)))
+		s.handle(rt, "POST", "/console/api/sso-devices/revoke", s.oauth(s.ssoDevicesWrite(s.handleSSORevokeDevice)))
+		s.handle(rt, "POST", "/console/api/sso-devices/revoke-all", s.oauth(s.ssoDevicesWrite(s.handleSSORevokeAllDevices)))
+		s.handle(rt, "POST", "/console/api/sso-devices/signout", s.oauth(s.ssoDevicesWrite(s.handleSSODevicesSignOut)))
 	}
 
 	// Bearer routes (RFC 6750).

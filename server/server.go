@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,13 +74,15 @@ func (s *Server) open() (err error) {
 	if s.key, err = loadOrCreateKey(s.cfg.DataDir, s.cfg.SecretKey); err != nil {
 		return err
 	}
-	if s.store, err = store.Open(s.cfg.DataDir, store.Options{OnResolved: s.holds.resolved}); err != nil {
-		return err
+	if s.store, err = store.Open(s.cfg.DataDir, store.Options{OnResolved: s.holds.resolved, OnEvent: s.logEvent, LockTimeout: time.Second}); err != nil {
+		return alreadyServing(s.cfg.DataDir, err)
 	}
 	defer func() {
 		if err != nil {
 			s.closeListeners()
 			s.store.Close()
+			// The lock is ours, so the pid file is too: leave none behind.
+			os.Remove(filepath.Join(s.cfg.DataDir, store.PIDFileName))
 		}
 	}()
 	if err = writePIDFile(s.cfg.DataDir); err != nil {
@@ -125,7 +128,7 @@ func (s *Server) serve() {
 		s.goBackground(s.pruneLoop)
 	}
 	s.log.Info("gatehouse serving", slog.String("listen", s.ln.Addr().String()),
-		slog.String("public_url", s.cfg.PublicURL), slog.String("data_dir", s.cfg.DataDir))
+		slog.String("public_url", s.cfg.PublicURL), slog.String("data_dir", s.cfg.DataDir), slog.Bool("sso", s.cfg.SSO.Enabled()))
 }
 
 func (s *Server) goBackground(f func()) {
@@ -204,6 +207,29 @@ func publicHost(addr string) string {
 	}
 	return net.JoinHostPort(host, port)
 }
+
+// alreadyServing rewords store's "in use" error for serve: the store's
+// advice to go through the admin socket fits admin commands, not a second
+// server.
+func alreadyServing(dir string, err error) error {
+	if !errors.Is(err, store.ErrInUse) {
+		return err
+	}
+	pid := "unknown pid"
+	if b, rerr := os.ReadFile(filepath.Join(dir, store.PIDFileName)); rerr == nil {
+		if n, cerr := strconv.Atoi(strings.TrimSpace(string(b))); cerr == nil {
+			pid = "pid " + strconv.Itoa(n)
+		}
+	}
+	return servingError(fmt.Sprintf("gatehouse is already serving this data directory (%s, file %s); stop it first",
+		pid, filepath.Join(dir, store.FileName)))
+}
+
+// servingError is store.ErrInUse as serve words it.
+type servingError string
+
+func (e servingError) Error() string { return string(e) }
+func (e servingError) Unwrap() error { return store.ErrInUse }
 
 func writePIDFile(dir string) error {
 	path := filepath.Join(dir, store.PIDFileName)

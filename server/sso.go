@@ -71,6 +71,13 @@ func (s *Server) handleSSOInitiate(w http.ResponseWriter, r *http.Request, _ htt
 	if err := s.allow(s.cfg.Limits.SSOInitiate, s.ipKey(r)); err != nil {
 		return err
 	}
+	purpose, err := queryParam(r, "purpose")
+	if err != nil {
+		return err
+	}
+	if purpose != "" {
+		return s.initiateDevicesSSO(w, r, purpose) // devices_sso.go
+	}
 	dc, err := s.initiateCode(r)
 	if err != nil {
 		return err

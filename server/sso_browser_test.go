@@ -115,9 +115,9 @@ func TestBrowserSSOReturnWithoutAGrant(t *testing.T) {
 
 	step(ctx, t, "come back refused",
 		chromedp.Navigate(ts.URL+"/device?sso_error=local_account"),
-		chromedp.WaitVisible(chromedp.CSS("#view-error")))
+		chromedp.WaitVisible(chromedp.CSS("#view-refused")))
 	screenshot(ctx, t, "refused")
-	if shown := visibleText(ctx, t, "#view-error"); !strings.Contains(shown, "local Gatehouse account") || !strings.Contains(shown, "local_account") {
+	if shown := visibleText(ctx, t, "#view-refused"); !strings.Contains(shown, "local Gatehouse account") || !strings.Contains(shown, "local_account") {
 		t.Errorf("the refusal reads:\n%s", shown)
 	}
 	if loc := location(ctx, t); loc.RawQuery != "" {

@@ -27,19 +27,21 @@ const (
 // ssoSubject is what a verified assertion establishes.
 type ssoSubject struct {
 	email, issuer, userCode string
+	devices                 bool // a My devices sign-in (purpose "devices"), not a code's
 }
 
 // ssoRefusal is an assertion refused for a reason the page may show.
 type ssoRefusal struct {
 	code    string
 	subject string // the email, when the assertion's MAC held
+	devices bool   // send the browser back to My devices, not /device
 	cause   error
 }
 
 func (e *ssoRefusal) Error() string { return "sso refused: " + e.code }
 
 func refuseSSO(code string, subj ssoSubject, cause error) error {
-	return &ssoRefusal{code: code, subject: subj.email, cause: cause}
+	return &ssoRefusal{code: code, subject: subj.email, devices: subj.devices, cause: cause}
 }
 
 // handleSSOComplete verifies the ACS's subject assertion and, if it holds,
@@ -53,6 +55,9 @@ func (s *Server) handleSSOComplete(w http.ResponseWriter, r *http.Request, _ htt
 	}
 	if err != nil {
 		return err
+	}
+	if subj.devices {
+		return s.completeDevicesSSO(w, r, subj) // devices_sso.go
 	}
 	if err := s.setGrant(w, r, subj); err != nil {
 		return err
@@ -71,6 +76,11 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, e *ssoRefusal) 
 		// Only assertions whose MAC held are audited, so noise cannot fill the log.
 		s.store.RecordEvent(store.Event{At: s.now(), Type: "sso.refused", Subject: e.subject, IP: s.clientIP(r), Detail: e.code})
 	}
+	if e.devices {
+		http.SetCookie(w, s.devicesCookie(r, "", -1))
+		redirect(w, ssoDevicesPage+"?sso_error="+e.code)
+		return
+	}
 	http.SetCookie(w, s.grantCookie(r, "", -1))
 	redirect(w, "/device?sso_error="+e.code)
 }
@@ -81,20 +91,30 @@ func (s *Server) acceptAssertion(r *http.Request) (ssoSubject, error) {
 	if err != nil {
 		return subj, err
 	}
+	if subj.devices {
+		// No code to check; the local-email policy guards approvals, and a
+		// devices sign-in reaches only (email, issuer)'s own tokens.
+		return subj, s.claimAssertion(subj, c)
+	}
 	if _, err := s.pendingCode(subj.userCode); err != nil {
 		if errors.Is(err, errCodeGone) || errors.Is(err, errResolved) {
 			return subj, refuseSSO(ssoErrCode, subj, err)
 		}
 		return subj, err
 	}
-	err = s.store.ClaimNonce(nonceAssertion+c.Nonce, c.Expiry.Time())
-	if errors.Is(err, store.ErrExists) {
-		return subj, refuseSSO(ssoErrReplayed, subj, err)
-	}
-	if err != nil {
+	if err := s.claimAssertion(subj, c); err != nil {
 		return subj, err
 	}
 	return subj, s.checkLocalEmail(subj)
+}
+
+// claimAssertion spends the assertion's nonce, once, also across restarts.
+func (s *Server) claimAssertion(subj ssoSubject, c tokens.Claims) error {
+	err := s.store.ClaimNonce(nonceAssertion+c.Nonce, c.Expiry.Time())
+	if errors.Is(err, store.ErrExists) {
+		return refuseSSO(ssoErrReplayed, subj, err)
+	}
+	return err
 }
 
 // verifyAssertion checks the JWS (HS256, known kid, aud, lifetime) and the
@@ -113,12 +133,15 @@ func (s *Server) verifyAssertion(r *http.Request) (ssoSubject, tokens.Claims, er
 		return subj, c, refuseSSO(ssoErrInvalid, subj, err)
 	}
 	email, ok := cleanEmail(c.Email)
-	subj = ssoSubject{email: email, issuer: c.SubjectIssuer}
+	subj = ssoSubject{email: email, issuer: c.SubjectIssuer, devices: c.Purpose == purposeDevices}
 	if !s.cfg.SSO.allowsIssuer(c.SubjectIssuer) {
 		return subj, c, refuseSSO(ssoErrIssuer, subj, errors.New("subject issuer not on the allow-list"))
 	}
 	if !ok {
 		return subj, c, refuseSSO(ssoErrEmail, subj, errors.New("no usable email claim"))
+	}
+	if c.Purpose != "" {
+		return subj, c, checkDevicesPurpose(subj, c) // devices_sso.go
 	}
 	if subj.userCode, err = tokens.NormalizeUserCode(c.UserCode); err != nil {
 		return subj, c, refuseSSO(ssoErrInvalid, subj, err)

@@ -103,6 +103,9 @@ func (a *standInACS) login(w http.ResponseWriter, r *http.Request) {
 	email, issuer := a.email, a.issuer
 	a.mu.Unlock()
 	assertion := a.assertion(st.UserCode, email, issuer)
+	if st.Purpose != "" {
+		assertion = a.purposeAssertion(st.Purpose, email, issuer) // devices_sso_test.go
+	}
 	target := st.CallbackURL + "?sso_assertion=" + url.QueryEscape(assertion)
 	if !a.linkPage {
 		http.Redirect(w, r, target, http.StatusFound)
@@ -117,8 +120,8 @@ func (a *standInACS) login(w http.ResponseWriter, r *http.Request) {
 // must; on failure it answers 400 and fails the test.
 func (a *standInACS) verifyState(w http.ResponseWriter, state string) (tokens.Claims, bool) {
 	c, err := a.keys.Verify(state, tokens.AudStateEnvelope, a.clock(), 10*time.Minute)
-	if err == nil && (c.CallbackURL == "" || c.UserCode == "") {
-		err = fmt.Errorf("state lacks idp_callback_url or user_code: %+v", c)
+	if err == nil && (c.CallbackURL == "" || (c.UserCode == "") == (c.Purpose == "")) {
+		err = fmt.Errorf("state lacks idp_callback_url, or has not exactly one of user_code and purpose: %+v", c)
 	}
 	if err != nil {
 		a.t.Errorf("ACS: state envelope refused: %v", err)

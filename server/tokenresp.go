@@ -66,7 +66,7 @@ func (s *Server) tokenResponse(plain string, kind tokens.Kind, t store.Token) (m
 	}
 	return map[string]any{
 		"access_token": plain, "token_type": "Bearer", "scope": kind.ScopeString(),
-		"expires_in": int(t.ExpiresAt.Sub(s.now()) / time.Second),
+		"expires_in": int(t.ExpiresAt.Sub(s.now()).Round(time.Second) / time.Second), // 1209600, not 1209599 a few µs later
 		"token":      plain, "expires_at": t.ExpiresAt.UTC().Format(time.RFC3339), "token_id": t.ID,
 		"subject_type": subj.SubjectType, "subject_email": subj.SubjectEmail, "subject_issuer": subj.SubjectIssuer,
 		"account": subj.Account, "workspaces": subj.Workspaces, "default_workspace_id": subj.DefaultWorkspaceID,

@@ -13,13 +13,14 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 )
 
-// The three short-lived envelopes of the SSO branch share one key set and
-// one claim shape. What keeps one from being replayed as another is aud,
-// which Verify compares exactly, so every caller names the kind it expects.
+// The short-lived envelopes of the SSO branch share one key set and one
+// claim shape. What keeps one from being replayed as another is aud, which
+// Verify compares exactly, so every caller names the kind it expects.
 const (
 	AudStateEnvelope    = "gatehouse:sso-state"
 	AudSubjectAssertion = "gatehouse:sso-assertion"
 	AudApprovalGrant    = "gatehouse:approval-grant"
+	AudDevicesSession   = "gatehouse:sso-devices" // My devices for an SSO subject
 )
 
 const (
@@ -73,6 +74,7 @@ type Claims struct {
 	SubjectIssuer string           `json:"subject_issuer,omitempty"`
 	CallbackURL   string           `json:"idp_callback_url,omitempty"`
 	CSRFToken     string           `json:"csrf_token,omitempty"`
+	Purpose       string           `json:"purpose,omitempty"` // "devices": a My devices sign-in, no user_code
 }
 
 // NewKeyset copies keys, so later changes to the map do not reach it.

@@ -208,7 +208,7 @@ func (e *env) login(ctx context.Context, conns int) (*session, error) {
 func (e *env) approve(ctx context.Context, s *session, userCode string) error {
 	body, _ := json.Marshal(map[string]string{"user_code": userCode})
 	return expect(ctx, s.c, request{method: "POST", url: e.url + "/console/api/oauth/device/approve", ctype: "application/json",
-		body: string(body), header: map[string]string{"X-CSRF-Token": s.csrf}}, http.StatusOK, `"approved"`)
+		body: string(body), header: map[string]string{"X-CSRF-Token": s.csrf, "Origin": e.url}}, http.StatusOK, `"approved"`)
 }
 
 // flowCodes is a started flow as the CLI holds it.

@@ -152,6 +152,9 @@ func Revoke(c *cli.Context) error {
 	for _, id := range res.Revoked {
 		fmt.Fprintf(c.App.Writer, "revoked %s\n", id)
 	}
+	if req.TokenID != "" && res.AlreadyRevoked > 0 {
+		fmt.Fprintf(c.App.Writer, "%s already revoked\n", req.TokenID)
+	}
 	fmt.Fprintf(c.App.Writer, "%d revoked, %d already revoked", len(res.Revoked), res.AlreadyRevoked)
 	if res.DeniedCodes > 0 {
 		fmt.Fprintf(c.App.Writer, ", %d pending approvals denied", res.DeniedCodes)
@@ -185,6 +188,11 @@ func TokensList(c *cli.Context) error {
 
 // Prune deletes dead rows (or counts them with --dry-run).
 func Prune(c *cli.Context) error {
+	for _, name := range []string{"retention", "audit-retention"} {
+		if d := c.Duration(name); d <= 0 {
+			return cli.Exit(fmt.Sprintf("gatehouse: --%s %s: must be positive (e.g. 720h)", name, d), ExitUsage)
+		}
+	}
 	req := server.PruneRequest{DryRun: c.Bool("dry-run"), Retention: c.Duration("retention"), AuditRetention: c.Duration("audit-retention")}
 	var res store.PruneCounts
 	if err := call(c, "prune", req, &res); err != nil {
@@ -227,15 +235,42 @@ func Audit(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("json") {
-		return printJSON(c, evs)
+		views := make([]auditView, 0, len(evs))
+		for _, e := range evs {
+			views = append(views, auditViewOf(e))
+		}
+		return printJSON(c, views)
 	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "AT\tTYPE\tACTOR\tSUBJECT\tTOKEN\tCLIENT\tIP\tDETAIL")
+	fmt.Fprintln(tw, "AT\tTYPE\tACTOR\tSUBJECT\tISSUER\tTOKEN\tCLIENT\tIP\tDETAIL")
 	for _, e := range evs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.Type, e.Actor, e.Subject,
-			e.TokenID, e.Client, e.IP, e.Detail)
+		v := auditViewOf(e)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.At.UTC().Format(time.RFC3339), v.Type, v.Actor, v.Subject,
+			v.Issuer, v.TokenID, v.Client, v.IP, v.Detail)
 	}
 	return tw.Flush()
+}
+
+// auditView is an audit event as `gatehouse audit` shows it: Subject is
+// always whom the event is about (an email, or a resource server's name)
+// and Issuer the subject's issuer where the event records one.
+type auditView struct {
+	store.Event
+	Issuer string `json:"issuer,omitempty"`
+}
+
+// subjectIsActor lists the events the store writes with the subject's
+// email as Actor and its issuer in Subject (store/tokens.go, mintToken;
+// store/devicecodes.go, the approval).
+var subjectIsActor = map[string]bool{"token.minted": true, "token.rotated": true, "device.approved": true, "device.denied": true}
+
+func auditViewOf(e store.Event) auditView {
+	if !subjectIsActor[e.Type] {
+		return auditView{Event: e}
+	}
+	issuer := e.Subject
+	e.Subject = e.Actor
+	return auditView{Event: e, Issuer: issuer}
 }
 
 // Check verifies a data file: through the running server, or directly.
@@ -262,6 +297,9 @@ func printJSON(c *cli.Context, v any) error {
 
 // Compact rewrites the data file offline to reclaim space.
 func Compact(c *cli.Context) error {
+	if err := server.RequireDataDir(c.String("data-dir"), true); err != nil {
+		return exitFor(err)
+	}
 	before, after, err := store.Compact(c.String("data-dir"))
 	if err != nil {
 		return cli.Exit("gatehouse: "+err.Error(), ExitFailure)

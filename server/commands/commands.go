@@ -76,7 +76,11 @@ func admin(c *cli.Context) server.Admin { return server.Admin{DataDir: c.String(
 
 // call runs an admin operation and turns its error into an exit status.
 func call(c *cli.Context, op string, in, out any) error {
-	err := admin(c).Call(c.Context, op, in, out)
+	return exitFor(admin(c).Call(c.Context, op, in, out))
+}
+
+// exitFor maps an admin error to its documented exit status.
+func exitFor(err error) error {
 	if err == nil {
 		return nil
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -12,8 +11,12 @@ import (
 	"gatehouse/tokens"
 )
 
-func deviceClient(c *cli.Context) *deviceclient.Client {
-	return &deviceclient.Client{Server: strings.TrimRight(c.String("server"), "/"), ClientID: c.String("client-id"), Out: c.App.ErrWriter}
+func deviceClient(c *cli.Context) (*deviceclient.Client, error) {
+	base, err := deviceclient.ParseServer(c.String("server"))
+	if err != nil {
+		return nil, cli.Exit("gatehouse: "+err.Error(), ExitUsage)
+	}
+	return &deviceclient.Client{Server: base, ClientID: c.String("client-id"), Out: c.App.ErrWriter}, nil
 }
 
 func creds(c *cli.Context) deviceclient.Creds {
@@ -26,7 +29,10 @@ func creds(c *cli.Context) deviceclient.Creds {
 
 // Login runs the device flow and keeps the token.
 func Login(c *cli.Context) error {
-	dc := deviceClient(c)
+	dc, err := deviceClient(c)
+	if err != nil {
+		return err
+	}
 	label := c.String("device-label")
 	if label == "" {
 		label, _ = os.Hostname()
@@ -49,10 +55,13 @@ func Login(c *cli.Context) error {
 
 // Whoami shows who the kept token is.
 func Whoami(c *cli.Context) error {
-	dc := deviceClient(c)
+	dc, err := deviceClient(c)
+	if err != nil {
+		return err
+	}
 	cr, err := creds(c).Get(dc.Server)
 	if errors.Is(err, deviceclient.ErrNotLoggedIn) {
-		return cli.Exit("not logged in to "+dc.Server+"; run gatehouse login", ExitFailure)
+		return cli.Exit("gatehouse whoami: not logged in to "+dc.Server+"; run gatehouse login --server "+dc.Server, ExitFailure)
 	}
 	if err != nil {
 		return cli.Exit(err.Error(), ExitFailure)
@@ -66,9 +75,15 @@ func Whoami(c *cli.Context) error {
 	return nil
 }
 
-// Logout revokes the kept token and forgets it.
+// Logout revokes the kept token and forgets it. As `gh auth logout` does,
+// the local copy is removed even when the server cannot revoke it, and the
+// output says so: the token then stays valid on the server until it expires
+// or an operator revokes it, and the exit status is 1.
 func Logout(c *cli.Context) error {
-	dc := deviceClient(c)
+	dc, err := deviceClient(c)
+	if err != nil {
+		return err
+	}
 	cs := creds(c)
 	cr, err := cs.Get(dc.Server)
 	if errors.Is(err, deviceclient.ErrNotLoggedIn) {
@@ -76,14 +91,22 @@ func Logout(c *cli.Context) error {
 		return nil
 	}
 	if err != nil {
-		return cli.Exit(err.Error(), ExitFailure)
-	}
-	var oe *deviceclient.OAuthError
-	if err := dc.RevokeSelf(ctxOrBackground(c), cr.Token); err != nil && !(errors.As(err, &oe) && oe.Status == 401) {
 		return cli.Exit("gatehouse logout: "+err.Error(), ExitFailure)
 	}
+	revokeErr := dc.RevokeSelf(ctxOrBackground(c), cr.Token)
 	if err := cs.Put(deviceclient.Credential{Server: dc.Server}); err != nil {
-		return cli.Exit(err.Error(), ExitFailure)
+		return cli.Exit(fmt.Sprintf("gatehouse logout: could not remove the token from %s: %v", cs.Path(), err), ExitFailure)
+	}
+	var oe *deviceclient.OAuthError
+	switch {
+	case revokeErr == nil:
+		fmt.Fprintf(c.App.Writer, "revoked token %s on %s and removed it from %s\n", cr.TokenID, dc.Server, cs.Path())
+	case errors.As(revokeErr, &oe) && oe.Status == 401:
+		fmt.Fprintf(c.App.Writer, "token %s was already revoked or expired on %s; removed it from %s\n", cr.TokenID, dc.Server, cs.Path())
+	default:
+		return cli.Exit(fmt.Sprintf("gatehouse logout: removed the token from %s, but could not revoke it: %v\n"+
+			"token %s stays valid until it expires (%s) unless an operator runs: gatehouse revoke --token-id %s",
+			cs.Path(), revokeErr, cr.TokenID, cr.ExpiresAt, cr.TokenID), ExitFailure)
 	}
 	fmt.Fprintf(c.App.Writer, "logged out of %s\n", dc.Server)
 	return nil

@@ -12,9 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -25,9 +27,65 @@ type Client struct {
 	HTTP     *http.Client
 	Out      io.Writer // where instructions for the person go
 	Sleep    func(ctx context.Context, d time.Duration) error
-	// OnStart, when set, is called once the instructions are printed (the
-	// CLI draws a QR code of the complete URI there).
+	// OnStart, when set, is called once the code and URLs are printed and
+	// before the "Waiting" line (the CLI draws a QR code of the complete URI
+	// there).
 	OnStart func(DeviceAuth)
+}
+
+// ParseServer checks a --server value and returns it without a trailing
+// slash: an absolute http(s) URL, so a bare host:port is named as the
+// mistake rather than failing later as a URL parse error.
+func ParseServer(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		hint := ""
+		if !strings.Contains(raw, "://") && raw != "" {
+			hint = fmt.Sprintf(" (did you mean http://%s?)", raw)
+		}
+		return "", fmt.Errorf("--server must be a URL such as http://127.0.0.1:8080, not %q%s", raw, hint)
+	}
+	return strings.TrimRight(raw, "/"), nil
+}
+
+// ErrUnreachable means no HTTP answer came at all: nothing listening, an
+// unknown host, a timeout, a TLS failure.
+var ErrUnreachable = errors.New("cannot reach Gatehouse")
+
+type unreachableError struct {
+	server string
+	err    error
+}
+
+func (e *unreachableError) Error() string {
+	why, hint := describeNetError(e.err)
+	return fmt.Sprintf("cannot reach Gatehouse at %s (%s)%s", e.server, why, hint)
+}
+
+func (e *unreachableError) Unwrap() []error { return []error{ErrUnreachable, e.err} }
+
+// describeNetError names the cause of a transport failure in a few words,
+// with a hint where one helps.
+func describeNetError(err error) (why, hint string) {
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused", ": is it running?"
+	case errors.As(err, &dns):
+		return "unknown host " + dns.Name, ": check --server"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timed out", ": is it running, and is --server right?"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		err = oe.Err
+	}
+	return err.Error(), ""
 }
 
 // DeviceAuth is the answer to the start of a flow.
@@ -130,11 +188,24 @@ func (c *Client) Login(ctx context.Context, label string) (Token, error) {
 	}
 	fmt.Fprintf(c.Out, "! First copy your one-time code: %s\n", da.UserCode)
 	fmt.Fprintf(c.Out, "Open %s in a browser and enter it,\nor go straight to %s\n", da.VerificationURI, da.VerificationURIComplete)
-	fmt.Fprintf(c.Out, "Waiting for approval (the code expires in %d minutes)...\n", max(da.ExpiresIn/60, 1))
 	if c.OnStart != nil {
 		c.OnStart(da)
 	}
+	fmt.Fprintf(c.Out, "Waiting for approval (the code expires in %s)...\n", inWords(da.ExpiresIn))
 	return c.Poll(ctx, da)
+}
+
+// inWords says a lifetime in seconds the way a person would: "15 minutes",
+// "1 minute", "45 seconds".
+func inWords(seconds int) string {
+	n, unit := seconds, "second"
+	if seconds >= 60 {
+		n, unit = (seconds+30)/60, "minute"
+	}
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 // Me calls /v1/me with a token and returns the decoded body.
@@ -171,7 +242,10 @@ func (c *Client) bearer(ctx context.Context, method, path, token string, out any
 func (c *Client) do(req *http.Request, out any) error {
 	resp, err := c.httpc().Do(req)
 	if err != nil {
-		return err
+		if cerr := req.Context().Err(); cerr != nil {
+			return cerr
+		}
+		return &unreachableError{server: c.Server, err: err}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -34,11 +34,12 @@ func DefaultDir() string {
 	return filepath.Join(base, "gatehouse")
 }
 
-func (c Creds) path() string { return filepath.Join(c.Dir, "credentials.json") }
+// Path is the credential file.
+func (c Creds) Path() string { return filepath.Join(c.Dir, "credentials.json") }
 
 func (c Creds) load() (map[string]Credential, error) {
 	all := map[string]Credential{}
-	raw, err := os.ReadFile(c.path())
+	raw, err := os.ReadFile(c.Path())
 	if errors.Is(err, fs.ErrNotExist) {
 		return all, nil
 	}
@@ -46,7 +47,7 @@ func (c Creds) load() (map[string]Credential, error) {
 		return nil, err
 	}
 	if err := json.Unmarshal(raw, &all); err != nil {
-		return nil, fmt.Errorf("%s is not valid JSON: %w", c.path(), err)
+		return nil, fmt.Errorf("%s is not valid JSON: %w", c.Path(), err)
 	}
 	return all, nil
 }
@@ -84,9 +85,9 @@ func (c Creds) Put(cr Credential) error {
 	if err != nil {
 		return err
 	}
-	tmp := c.path() + ".tmp"
+	tmp := c.Path() + ".tmp"
 	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
 		return err
 	}
-	return os.Rename(tmp, c.path())
+	return os.Rename(tmp, c.Path())
 }

@@ -10,57 +10,64 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Defaults for a zero Config.
-const (
-	DefaultMaxKeys = 100_000
-	DefaultIdleTTL = 10 * time.Minute
-)
+// DefaultMaxKeys is the cap on live keyed buckets for a zero Config.
+const DefaultMaxKeys = 100_000
 
 // Config sizes a Limiter. Zero fields take the defaults.
 type Config struct {
-	MaxKeys int              // cap on live buckets across all limits
-	IdleTTL time.Duration    // a bucket untouched this long may be evicted
+	// MaxKeys caps the live keyed buckets of all limits together. The one
+	// bucket of each global limit is not counted: it is never evicted.
+	MaxKeys int
 	Now     func() time.Time // the clock; time.Now when nil
 }
 
 // Limiter holds the buckets of every limit. It is safe for concurrent use;
-// one mutex guards the map and the LRU list.
+// one mutex guards every family.
 //
-// Memory is bounded two ways: at MaxKeys the least recently used bucket is
-// evicted before a new one is made, and buckets that are full again or idle
-// past IdleTTL are dropped (the idle tail on every insert, full ones by
-// Sweep). Evicting a full bucket loses nothing; evicting an idle one forgives
-// any tokens still owed, so IdleTTL should exceed Burst/Rate of the slowest
-// limit.
+// Each limit name has its own family of buckets with its own LRU list.
+// Memory stays bounded, but state that matters is never thrown away:
+//
+//   - a bucket is dropped as idle only once it is full again, so dropping
+//     it loses nothing (a new bucket starts full). A spent or indebted
+//     bucket stays however long it sits unused: forgetting it would hand
+//     its owner a fresh burst, which for the guess budget (refilling over
+//     a whole code lifetime) doubles what an attacker may try;
+//   - at MaxKeys the least recently used bucket of the largest family is
+//     evicted, the inserting family winning ties. A flood of new keys in
+//     one limit therefore evicts that limit's own buckets, never a smaller
+//     limit's, so (say) 200k device-code requests from distinct /64s
+//     cannot reset a spent guess or sign-in budget;
+//   - global limits (ScopeGlobal) are never evicted at all.
 type Limiter struct {
 	maxKeys int
-	idleTTL time.Duration
 	now     func() time.Time
 
-	mu      sync.Mutex
+	mu       sync.Mutex
+	families map[string]*family // by limit name
+	keyed    int                // live buckets in non-global families
+}
+
+// family is one limit's buckets, most recently used at the front.
+type family struct {
+	global  bool
 	buckets map[string]*list.Element // values are *bucket
-	lru     list.List                // front is the most recently used
+	lru     list.List
 }
 
 type bucket struct {
-	key  string
-	tb   *rate.Limiter
-	seen time.Time
+	key string
+	tb  *rate.Limiter
 }
 
 // New returns an empty Limiter.
 func New(cfg Config) *Limiter {
-	l := &Limiter{maxKeys: cfg.MaxKeys, idleTTL: cfg.IdleTTL, now: cfg.Now}
+	l := &Limiter{maxKeys: cfg.MaxKeys, now: cfg.Now, families: make(map[string]*family)}
 	if l.maxKeys <= 0 {
 		l.maxKeys = DefaultMaxKeys
-	}
-	if l.idleTTL <= 0 {
-		l.idleTTL = DefaultIdleTTL
 	}
 	if l.now == nil {
 		l.now = time.Now
 	}
-	l.buckets = make(map[string]*list.Element)
 	return l
 }
 
@@ -120,27 +127,36 @@ func (l *Limiter) Charge(lim Limit, parts ...string) (retryAfter time.Duration) 
 	return retryAfter
 }
 
-// Len is the number of live buckets, for metrics.
+// Len is the number of live buckets, global ones included, for metrics.
 func (l *Limiter) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.lru.Len()
+	n := 0
+	for _, f := range l.families {
+		n += f.lru.Len()
+	}
+	return n
 }
 
-// Sweep drops every bucket that is full again or idle past IdleTTL and
-// returns how many it dropped. It walks all buckets under the lock.
+// Sweep drops every keyed bucket that is full again and returns how many
+// it dropped. It walks all buckets under the lock.
 func (l *Limiter) Sweep() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	n := 0
-	for e := l.lru.Back(); e != nil; {
-		prev := e.Prev()
-		if b := e.Value.(*bucket); l.idle(b, now) || full(b, now) {
-			l.remove(e)
-			n++
+	for _, f := range l.families {
+		if f.global {
+			continue
 		}
-		e = prev
+		for e := f.lru.Back(); e != nil; {
+			prev := e.Prev()
+			if full(e.Value.(*bucket), now) {
+				l.remove(f, e)
+				n++
+			}
+			e = prev
+		}
 	}
 	return n
 }
@@ -159,26 +175,43 @@ func (l *Limiter) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// family returns lim's family, making it on first use.
+func (l *Limiter) family(lim Limit) *family {
+	f, ok := l.families[lim.Name]
+	if !ok {
+		f = &family{global: lim.Arity() == 0, buckets: make(map[string]*list.Element)}
+		l.families[lim.Name] = f
+	}
+	return f
+}
+
 // bucket finds or makes the bucket for key, evicting to make room.
 func (l *Limiter) bucket(key string, lim Limit, now time.Time) *bucket {
 	if b := l.lookup(key, lim, now); b != nil {
 		return b
 	}
-	l.makeRoom(now)
-	b := &bucket{key: key, tb: rate.NewLimiter(lim.Rate, lim.Burst), seen: now}
-	l.buckets[key] = l.lru.PushFront(b)
+	f := l.family(lim)
+	if !f.global {
+		l.makeRoom(f, now)
+		l.keyed++
+	}
+	b := &bucket{key: key, tb: rate.NewLimiter(lim.Rate, lim.Burst)}
+	f.buckets[key] = f.lru.PushFront(b)
 	return b
 }
 
 // lookup returns the bucket for key, marked as used now, or nil.
 func (l *Limiter) lookup(key string, lim Limit, now time.Time) *bucket {
-	e, ok := l.buckets[key]
+	f, ok := l.families[lim.Name]
 	if !ok {
 		return nil
 	}
-	l.lru.MoveToFront(e)
+	e, ok := f.buckets[key]
+	if !ok {
+		return nil
+	}
+	f.lru.MoveToFront(e)
 	b := e.Value.(*bucket)
-	b.seen = now
 	conform(b.tb, lim, now)
 	return b
 }
@@ -194,24 +227,44 @@ func conform(tb *rate.Limiter, lim Limit, now time.Time) {
 	}
 }
 
-// makeRoom drops the idle tail of the LRU list, then the least recently
-// used buckets while at the cap. Each bucket is dropped at most once, so the
-// cost is amortised O(1) per insert.
-func (l *Limiter) makeRoom(now time.Time) {
-	for e := l.lru.Back(); e != nil && l.idle(e.Value.(*bucket), now); e = l.lru.Back() {
-		l.remove(e)
+// makeRoom, before an insert into f, drops f's least recently used buckets
+// while they are full again (that loses nothing), then, while at the cap,
+// the least recently used bucket of the largest family. Each bucket is
+// dropped at most once, so the cost is amortised O(1) per insert plus a
+// walk over the (few) limit names when at the cap.
+func (l *Limiter) makeRoom(f *family, now time.Time) {
+	for e := f.lru.Back(); e != nil && full(e.Value.(*bucket), now); e = f.lru.Back() {
+		l.remove(f, e)
 	}
-	for l.lru.Len() >= l.maxKeys {
-		l.remove(l.lru.Back())
+	for l.keyed >= l.maxKeys {
+		v := l.largest(f)
+		if v == nil {
+			return
+		}
+		l.remove(v, v.lru.Back())
 	}
 }
 
-func (l *Limiter) remove(e *list.Element) {
-	delete(l.buckets, l.lru.Remove(e).(*bucket).key)
+// largest is the non-global family with the most buckets; f wins ties, so
+// a limit at its share is charged for its own inserts.
+func (l *Limiter) largest(f *family) *family {
+	best := f
+	for _, g := range l.families {
+		if !g.global && g.lru.Len() > best.lru.Len() {
+			best = g
+		}
+	}
+	if best.lru.Len() == 0 {
+		return nil
+	}
+	return best
 }
 
-func (l *Limiter) idle(b *bucket, now time.Time) bool {
-	return now.Sub(b.seen) >= l.idleTTL
+func (l *Limiter) remove(f *family, e *list.Element) {
+	delete(f.buckets, f.lru.Remove(e).(*bucket).key)
+	if !f.global {
+		l.keyed--
+	}
 }
 
 func full(b *bucket, now time.Time) bool {

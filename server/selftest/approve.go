@@ -83,7 +83,7 @@ func (rn *runner) decide(ctx context.Context, ap *approval, userCode string, app
 	}
 	body, _ := json.Marshal(map[string]string{"user_code": userCode})
 	a, err := rn.doWith(ctx, ap.client, "POST", rn.opt.BaseURL+path, string(body),
-		http.Header{"Content-Type": {"application/json"}, "X-CSRF-Token": {ap.csrf}})
+		http.Header{"Content-Type": {"application/json"}, "X-CSRF-Token": {ap.csrf}, "Origin": {originOf(rn.opt.BaseURL)}})
 	if err != nil {
 		return err
 	}
@@ -248,4 +248,14 @@ func checkExpired(ctx context.Context, rn *runner) error {
 		return err
 	}
 	return wantError(a, http.StatusBadRequest, "expired_token")
+}
+
+// originOf is the scheme://host of a base URL: the Origin a browser on the
+// approval page sends, which cookie-authenticated console POSTs require.
+func originOf(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	return u.Scheme + "://" + u.Host
 }

@@ -92,15 +92,18 @@
       : 'Too many attempts, try again later';
   }
 
-  // humanWait says a wait in the largest unit that reads naturally.
+  // humanWait says a wait the way a person would: "45 seconds",
+  // "12 minutes", "1 hour", "1 hour 30 minutes" (never "60 minutes").
   function humanWait(seconds) {
     if (seconds < 90) {
       return plural(seconds, 'second');
     }
-    if (seconds < 90 * 60) {
-      return plural(Math.ceil(seconds / 60), 'minute');
+    var minutes = Math.ceil(seconds / 60);
+    if (minutes < 60) {
+      return plural(minutes, 'minute');
     }
-    return plural(Math.ceil(seconds / 3600), 'hour');
+    var rest = minutes % 60;
+    return plural(Math.floor(minutes / 60), 'hour') + (rest ? ' ' + plural(rest, 'minute') : '');
   }
 
   // safeNext returns raw if it is a same-origin relative path that cannot
@@ -143,6 +146,7 @@
     errorCode: errorCode,
     plural: plural,
     tooManyMessage: tooManyMessage,
+    humanWait: humanWait,
     safeNext: safeNext,
     setBusy: setBusy
   });

@@ -1,4 +1,6 @@
-// Device approval page (RFC 8628 verification URI).
+// Device approval page (RFC 8628 verification URI): what happens when.
+// codes.js knows codes and what this browser remembers of them;
+// device-views.js draws the views; this file makes the requests.
 //
 // Flow: the person enters (or arrives with ?user_code=) the code from their
 // terminal -> GET /v1/oauth/device/lookup -> GET /console/api/session ->
@@ -10,9 +12,10 @@
 // or a link someone sent) is not trusted until the person picks it out of
 // three on the match view, proving they see it on their own terminal. A
 // wrong pick discards the link's code for good in this browser: the person
-// must type the code instead. Typing a code, or picking it, marks it
-// confirmed in localStorage, so the sign-in detour and the SSO round trip
-// come back without asking again.
+// must type the code instead. Typing a code, or picking it, confirms it, so
+// the sign-in detour, the SSO round trip, an SSO refusal and a rate limit
+// all come back to it without asking again. The tab title names the code
+// only once it is confirmed, so the title cannot give away the match.
 //
 // SSO branch (when the lookup says "sso": true): the sign-in view offers a
 // link to GET /v1/oauth/device/sso-initiate, a plain navigation through the
@@ -25,15 +28,9 @@
   'use strict';
 
   var G = window.Gatehouse;
-  var VIEWS = ['enter', 'match', 'signin', 'authorize', 'sso-authorize', 'session-expired', 'success', 'denied', 'invalid',
-    'ratelimited', 'error'];
-  var ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
-  var CODE_LENGTH = 8;
-  var MAX_INPUT = 64;
+  var Codes = window.GatehouseCodes;
+  var V = window.GatehouseDeviceViews;
   var BASE_TITLE = 'Approve device · Gatehouse';
-  var GENERIC_ERROR = 'Something went wrong. Please try again.';
-  var MARKS_KEY = 'gatehouse.device-codes';
-  var MARK_TTL_MS = 60 * 60 * 1000; // longer than any code lives
 
   var state = {
     code: '', // the 8 normalized letters being handled
@@ -55,29 +52,15 @@
 
   // ---- Views ----
 
-  function show(name) {
-    VIEWS.forEach(function (v) {
-      byId('view-' + v).hidden = v !== name;
-    });
-    if (name === 'enter') {
-      input.focus();
-      return;
-    }
-    var heading = byId('view-' + name).querySelector('h1');
-    if (heading) {
-      heading.focus();
-    }
-  }
+  var show = V.show;
 
   function showInvalid() {
+    Codes.forget();
     show('invalid');
   }
 
   function showError(message, r) {
-    byId('error-message').textContent = message || GENERIC_ERROR;
-    var code = r ? G.errorCode(r.data) : '';
-    byId('error-code').textContent = code;
-    byId('error-detail').hidden = code === '';
+    V.error(message, r);
     show('error');
   }
 
@@ -86,12 +69,12 @@
       showError('Could not reach Gatehouse. Check your connection and try again.', r);
       return;
     }
-    showError(GENERIC_ERROR, r);
+    showError(V.genericError, r);
   }
 
   function showRateLimited(retryAfter) {
     var retry = byId('retry');
-    byId('ratelimited-message').textContent = G.tooManyMessage(retryAfter) + '.';
+    V.rateLimited(retryAfter);
     window.clearTimeout(state.retryTimer);
     retry.disabled = Boolean(retryAfter);
     if (retryAfter) {
@@ -102,44 +85,32 @@
     show('ratelimited');
   }
 
+  function ssoOn() {
+    return Boolean(state.lookup && state.lookup.sso === true);
+  }
+
   function showSignin() {
     state.session = null;
-    var back = '/device?user_code=' + encodeURIComponent(state.code);
-    byId('signin-code').textContent = formatCode(state.code);
-    byId('signin-link').href = '/signin?next=' + encodeURIComponent(back);
-    var sso = Boolean(state.lookup && state.lookup.sso === true);
-    byId('sso-link').href = ssoInitiateURL(state.code);
-    byId('sso-link').hidden = !sso;
-    byId('signin-link').textContent = sso ? 'Sign in with a local account' : 'Sign in';
-    byId('signin-link').classList.toggle('secondary', sso);
+    V.signin(state.code, ssoOn());
     show('signin');
   }
 
-  // ---- Codes ----
-
-  // normalizeCode keeps only the letters, upper-cased: "bcdf ghjk" and
-  // "BCDF-GHJK" both become "BCDFGHJK".
-  function normalizeCode(raw) {
-    return String(raw).slice(0, MAX_INPUT).replace(/[^A-Za-z]/g, '').toUpperCase();
+  // showSessionExpired: a sign-in ended before the decision, so nothing was
+  // approved; kind is 'local' or 'sso'.
+  function showSessionExpired(kind) {
+    state.session = null;
+    state.grant = null;
+    V.sessionExpired(kind, state.code || Codes.current(), kind === 'sso' || ssoOn());
+    show('session-expired');
   }
 
-  function formatCode(letters) {
-    return letters.length > 4 ? letters.slice(0, 4) + '-' + letters.slice(4) : letters;
+  // confirmed shows the code in the tab title once the person has proven
+  // they have it (typed or picked), never before.
+  function confirmed(code) {
+    document.title = Codes.format(code) + ' · ' + BASE_TITLE;
   }
 
-  // codeProblem explains what is wrong with a typed code before anything is
-  // sent, or returns '' when it has the right shape.
-  function codeProblem(letters) {
-    if (letters.length !== CODE_LENGTH) {
-      return 'Enter the 8 letters shown in your terminal, like BCDF-GHJK.';
-    }
-    for (var i = 0; i < letters.length; i++) {
-      if (ALPHABET.indexOf(letters.charAt(i)) < 0) {
-        return 'Check the code: codes never contain the letters A, E, I, O, U or Y.';
-      }
-    }
-    return '';
-  }
+  // ---- Code entry ----
 
   function setInputError(message) {
     var error = byId('user-code-error');
@@ -162,9 +133,8 @@
   // editing in the middle is not disturbed.
   function onCodeInput() {
     setInputError('');
-    var atEnd = input.selectionStart === input.value.length;
-    if (atEnd) {
-      input.value = formatCode(normalizeCode(input.value));
+    if (input.selectionStart === input.value.length) {
+      input.value = Codes.format(Codes.normalize(input.value));
     }
   }
 
@@ -179,9 +149,9 @@
   // submitCode checks the code's shape and looks it up. typed is true when
   // the person typed it, which confirms it; a code from the URL is not.
   function submitCode(raw, typed) {
-    var letters = normalizeCode(raw);
-    input.value = formatCode(letters);
-    var problem = raw.length > MAX_INPUT ? 'That is too long to be a code.' : codeProblem(letters);
+    var letters = Codes.normalize(raw);
+    input.value = Codes.format(letters);
+    var problem = Codes.problem(raw);
     setInputError(problem);
     if (problem) {
       show('enter');
@@ -189,99 +159,26 @@
     }
     byId('enter-notice').hidden = true;
     if (typed) {
-      markCode(letters, 'ok');
+      Codes.mark(letters, 'ok');
     }
     lookUp(letters);
   }
 
   // ---- Number matching ----
 
-  // readMarks returns the remembered codes, {CODE: {s: 'ok'|'bad', t: ms}},
-  // without the ones old enough to have expired.
-  function readMarks() {
-    var marks = {};
-    try {
-      var parsed = JSON.parse(window.localStorage.getItem(MARKS_KEY) || '{}');
-      var now = Date.now();
-      Object.keys(parsed || {}).forEach(function (code) {
-        var m = parsed[code];
-        if (m && (m.s === 'ok' || m.s === 'bad') && typeof m.t === 'number' && now - m.t < MARK_TTL_MS) {
-          marks[code] = m;
-        }
-      });
-    } catch (e) {
-      // Storage off or damaged: nothing is remembered.
-    }
-    return marks;
-  }
-
-  var memoryMarks = {}; // used when localStorage is unavailable
-
-  function codeMark(code) {
-    var m = readMarks()[code] || memoryMarks[code];
-    return m ? m.s : '';
-  }
-
-  // markCode remembers a code as confirmed ('ok': typed, or picked on the
-  // match view) or as a link that failed the match ('bad'). Only typing
-  // turns 'bad' into 'ok': confirmThen never offers a match for it again.
-  function markCode(code, status) {
-    var marks = readMarks();
-    marks[code] = { s: status, t: Date.now() };
-    memoryMarks[code] = marks[code];
-    try {
-      window.localStorage.setItem(MARKS_KEY, JSON.stringify(marks));
-    } catch (e) {
-      // Kept in memory only.
-    }
-  }
-
-  // randomIndex is a uniform integer in [0, n) from the browser's CSPRNG.
-  function randomIndex(n) {
-    var buf = new Uint32Array(1);
-    var limit = Math.floor(0x100000000 / n) * n;
-    do {
-      window.crypto.getRandomValues(buf);
-    } while (buf[0] >= limit);
-    return buf[0] % n;
-  }
-
-  // decoy is a random code of the same shape that differs from every code
-  // in avoid.
-  function decoy(avoid) {
-    for (;;) {
-      var letters = '';
-      for (var i = 0; i < CODE_LENGTH; i++) {
-        letters += ALPHABET.charAt(randomIndex(ALPHABET.length));
-      }
-      if (avoid.indexOf(letters) < 0) {
-        return letters;
-      }
-    }
-  }
-
   // showMatch asks which of three codes the terminal shows; then runs next.
   function showMatch(next) {
     state.afterMatch = next;
-    var choices = [state.code];
-    choices.push(decoy(choices));
-    choices.push(decoy(choices));
-    for (var i = choices.length - 1; i > 0; i--) {
-      var j = randomIndex(i + 1);
-      var tmp = choices[i];
-      choices[i] = choices[j];
-      choices[j] = tmp;
-    }
     var box = byId('match-choices');
     while (box.firstChild) {
       box.removeChild(box.firstChild);
     }
-    choices.forEach(function (code) {
+    Codes.choices(state.code).forEach(function (code) {
       var b = document.createElement('button');
       b.type = 'button';
       b.className = 'button secondary code-choice';
-      b.textContent = formatCode(code);
-      b.setAttribute('data-code', formatCode(code));
+      b.textContent = Codes.format(code);
+      b.setAttribute('data-code', Codes.format(code));
       b.addEventListener('click', function () { pickCode(code); });
       box.appendChild(b);
     });
@@ -293,9 +190,10 @@
       matchFailed();
       return;
     }
-    markCode(code, 'ok');
+    Codes.mark(code, 'ok');
     var next = state.afterMatch;
     state.afterMatch = null;
+    confirmed(code);
     if (next) {
       next();
     }
@@ -303,7 +201,7 @@
 
   // matchFailed forgets the link's code: only typing it goes on from here.
   function matchFailed() {
-    markCode(state.code, 'bad');
+    Codes.mark(state.code, 'bad');
     state.afterMatch = null;
     state.lookup = null;
     document.title = BASE_TITLE;
@@ -318,8 +216,9 @@
   // first for a code that came in a link, and refuses a link that already
   // failed its match.
   function confirmThen(next) {
-    switch (codeMark(state.code)) {
+    switch (Codes.markOf(state.code)) {
       case 'ok':
+        confirmed(state.code);
         next();
         return;
       case 'bad':
@@ -345,31 +244,38 @@
     }
   }
 
-  async function lookUpThenSession(code) {
+  // fetchLookup asks about code and shows the view for any answer but a
+  // valid one; it returns the lookup, or null when it showed a view.
+  async function fetchLookup(code) {
     var r = await G.fetchJSON('GET', '/v1/oauth/device/lookup?user_code=' + encodeURIComponent(code));
     if (r.status === 429) {
       showRateLimited(r.retryAfter);
-      return;
+      return null;
     }
     if (r.status === 400 || r.status === 404 || (r.status === 200 && !(r.data && r.data.valid === true))) {
       showInvalid();
-      return;
+      return null;
     }
     if (r.status !== 200) {
       showFailure(r);
+      return null;
+    }
+    return r.data;
+  }
+
+  async function lookUpThenSession(code) {
+    state.lookup = await fetchLookup(code);
+    if (!state.lookup) {
       return;
     }
-    state.lookup = r.data;
-    document.title = formatCode(code) + ' · ' + BASE_TITLE;
     // Keep the code in the address bar so a reload or the sign-in detour
     // comes back to the same request.
     window.history.replaceState(null, '', window.location.pathname + '?user_code=' + encodeURIComponent(code));
     confirmThen(function () {
       // After SSO a mismatch sends the person to type the code; a typed
       // code that is the grant's own goes back to the SSO decision.
-      if (state.grant && normalizeCode(state.grant.user_code) === code) {
-        renderSSOAuthorize();
-        show('sso-authorize');
+      if (state.grant && Codes.normalize(state.grant.user_code) === code) {
+        showSSOAuthorize();
         return;
       }
       loadSession();
@@ -391,7 +297,8 @@
       return;
     }
     state.session = r.data;
-    renderAuthorize();
+    V.authorize(state.session, state.lookup, state.code);
+    G.setBusy(decisionButtons, false);
     show('authorize');
   }
 
@@ -412,12 +319,23 @@
     });
     byId('authorize-status').textContent = '';
     if (r.status === 200) {
-      // The decision is final: the buttons stay disabled.
-      show(kind === 'approve' ? 'success' : 'denied');
+      decided(kind);
       return;
     }
     G.setBusy(decisionButtons, false);
+    if (r.status === 401) {
+      showSessionExpired('local');
+      return;
+    }
     showDecisionFailure(r);
+  }
+
+  // decided shows the outcome. The decision is final: the buttons stay
+  // disabled, and a reload must not come back to the question.
+  function decided(kind) {
+    Codes.forget();
+    window.history.replaceState(null, '', window.location.pathname);
+    show(kind === 'approve' ? 'success' : 'denied');
   }
 
   function showDecisionFailure(r) {
@@ -429,7 +347,9 @@
         showInvalid();
         return;
       case 409:
-        showError('This code was already approved or denied.', r);
+        Codes.forget();
+        V.decided(state.code);
+        show('decided');
         return;
       case 429:
         showRateLimited(r.retryAfter);
@@ -453,55 +373,6 @@
     showDecisionFailure(r);
   }
 
-  // ---- The authorize view ----
-
-  // renderRequest fills the request details (application, device, IP, age,
-  // expiry, code) of the local view (prefix '') or the SSO view ('sso-').
-  function renderRequest(prefix, codeId) {
-    var lookup = state.lookup;
-    var clientName = text(lookup.client_name) || text(lookup.client_id) || 'Unknown application';
-    var clientId = text(lookup.client_id);
-    byId(prefix + 'client-name').textContent = clientName;
-    byId(prefix + 'client-id').textContent = clientId && clientId !== clientName ? '(' + clientId + ')' : '';
-
-    var device = byId(prefix + 'device-label');
-    device.textContent = text(lookup.device_label) || 'unnamed device';
-    device.classList.toggle('muted', !text(lookup.device_label));
-
-    byId(prefix + 'requester-ip').textContent = text(lookup.requester_ip) || 'unknown';
-    byId(prefix + 'requested-age').textContent = requestedAgo(lookup.age_seconds);
-    byId(prefix + 'expires-in').textContent = expiresIn(lookup.expires_in_remaining);
-    byId(codeId).textContent = formatCode(state.code);
-  }
-
-  function renderAuthorize() {
-    var session = state.session;
-    renderRequest('', 'authorize-code');
-    byId('account-email').textContent = session.account.email;
-    renderWorkspaces(Array.isArray(session.workspaces) ? session.workspaces : [], text(session.default_workspace_id));
-    G.setBusy(decisionButtons, false);
-  }
-
-  function renderWorkspaces(workspaces, defaultId) {
-    var select = byId('workspace');
-    var usable = workspaces.filter(function (w) {
-      return w && typeof w.id === 'string' && w.id !== '';
-    });
-    while (select.firstChild) {
-      select.removeChild(select.firstChild);
-    }
-    usable.forEach(function (w) {
-      var option = document.createElement('option');
-      option.value = w.id;
-      option.textContent = text(w.name) || w.id;
-      option.selected = w.id === defaultId;
-      select.appendChild(option);
-    });
-    byId('workspace-choice').hidden = usable.length < 2;
-    byId('workspace-single').hidden = usable.length !== 1;
-    byId('workspace-name').textContent = usable.length === 1 ? (text(usable[0].name) || usable[0].id) : '';
-  }
-
   // selectedWorkspaceId is the chosen workspace, the only one, or the
   // session's default when the account has none listed.
   function selectedWorkspaceId() {
@@ -509,67 +380,27 @@
     if (select.options.length > 0) {
       return select.value;
     }
-    return text(state.session.default_workspace_id);
-  }
-
-  function text(v) {
-    return typeof v === 'string' ? v : '';
-  }
-
-  function requestedAgo(seconds) {
-    var s = Math.max(0, Math.floor(Number(seconds) || 0));
-    if (s < 5) {
-      return 'just now';
-    }
-    if (s < 60) {
-      return G.plural(s, 'second') + ' ago';
-    }
-    return G.plural(Math.floor(s / 60), 'minute') + ' ago';
-  }
-
-  function expiresIn(seconds) {
-    var s = Math.floor(Number(seconds));
-    if (!isFinite(s) || s <= 0) {
-      return 'soon';
-    }
-    if (s < 60) {
-      return 'in ' + G.plural(s, 'second');
-    }
-    return 'in ' + G.plural(Math.ceil(s / 60), 'minute');
+    var def = state.session.default_workspace_id;
+    return typeof def === 'string' ? def : '';
   }
 
   // ---- The SSO branch ----
 
-  function ssoInitiateURL(code) {
-    return '/v1/oauth/device/sso-initiate?user_code=' + encodeURIComponent(code);
-  }
-
-  // SSO_ERRORS explains each fixed word /v1/device/sso-complete may send.
-  var SSO_ERRORS = {
-    invalid_assertion: 'The sign-in from your organization could not be verified. Start again from the code in your terminal.',
-    assertion_expired: 'The sign-in with your organization took too long and expired. Start again from the code in your terminal.',
-    issuer_not_allowed: 'Your organization’s identity provider is not allowed to approve devices on this Gatehouse.',
-    missing_email: 'Your organization’s sign-in did not say who you are (no email address), so it cannot approve a device.',
-    assertion_replayed: 'That sign-in was already used. Start again from the code in your terminal.',
-    local_account: 'Your email belongs to a local Gatehouse account. Sign in with that account instead of single sign-on.'
-  };
-
-  function showSSOError(word) {
+  // showSSORefusal explains a refusal from sso-complete. The code this tab
+  // confirmed before leaving for the identity provider is kept, so trying
+  // again (or signing in locally) needs no retyping.
+  function showSSORefusal(word) {
     window.history.replaceState(null, '', window.location.pathname);
+    state.code = Codes.current();
     if (word === 'code_expired') {
       showInvalid();
       return;
     }
-    var known = Object.prototype.hasOwnProperty.call(SSO_ERRORS, word);
-    showError(known ? SSO_ERRORS[word] : GENERIC_ERROR, { data: { error: word } });
-  }
-
-  function showSessionExpired() {
-    state.grant = null;
-    var again = byId('sso-again');
-    again.hidden = state.code === '';
-    again.href = ssoInitiateURL(state.code);
-    show('session-expired');
+    if (!V.refused(word, state.code)) {
+      showError(V.genericError, { data: { error: word } });
+      return;
+    }
+    show('refused');
   }
 
   // loadSSOContext runs on the return from the identity provider: who
@@ -577,7 +408,8 @@
   async function loadSSOContext() {
     var r = await G.fetchJSON('GET', '/v1/oauth/device/approval-context');
     if (r.status === 401) {
-      showSessionExpired();
+      state.code = Codes.current();
+      showSessionExpired('sso');
       return;
     }
     if (r.status !== 200 || !isGrant(r.data)) {
@@ -585,29 +417,15 @@
       return;
     }
     state.grant = r.data;
-    state.code = normalizeCode(r.data.user_code);
-    var l = await G.fetchJSON('GET', '/v1/oauth/device/lookup?user_code=' + encodeURIComponent(state.code));
-    if (l.status === 429) {
-      showRateLimited(l.retryAfter);
+    state.code = Codes.normalize(r.data.user_code);
+    state.lookup = await fetchLookup(state.code);
+    if (!state.lookup) {
       return;
     }
-    if (l.status !== 200 || !(l.data && l.data.valid === true)) {
-      if (l.status === 400 || l.status === 404 || l.status === 200) {
-        showInvalid();
-      } else {
-        showFailure(l);
-      }
-      return;
-    }
-    state.lookup = l.data;
-    document.title = formatCode(state.code) + ' · ' + BASE_TITLE;
     // A link straight to sso-initiate skips the /device page, so the match
     // is asked here, before the decision, when this browser has not yet
     // confirmed the code.
-    confirmThen(function () {
-      renderSSOAuthorize();
-      show('sso-authorize');
-    });
+    confirmThen(showSSOAuthorize);
   }
 
   function isGrant(data) {
@@ -615,11 +433,10 @@
       typeof data.user_code === 'string' && typeof data.csrf_token === 'string');
   }
 
-  function renderSSOAuthorize() {
-    byId('sso-email').textContent = state.grant.subject_email;
-    byId('sso-issuer').textContent = state.grant.subject_issuer;
-    renderRequest('sso-', 'sso-code');
+  function showSSOAuthorize() {
+    V.ssoAuthorize(state.grant, state.lookup, state.code);
     G.setBusy(ssoButtons, false);
+    show('sso-authorize');
   }
 
   async function decideSSO(kind) {
@@ -634,14 +451,12 @@
     });
     byId('sso-authorize-status').textContent = '';
     if (r.status === 200) {
-      // The grant is spent: a reload must not come back to this view.
-      window.history.replaceState(null, '', window.location.pathname);
-      show(kind === 'approve' ? 'success' : 'denied');
+      decided(kind);
       return;
     }
     G.setBusy(ssoButtons, false);
     if (r.status === 401) {
-      showSessionExpired();
+      showSessionExpired('sso');
       return;
     }
     showDecisionFailure(r);
@@ -649,8 +464,14 @@
 
   // ---- Starting over ----
 
-  function restart() {
+  // restart goes back to code entry; keep leaves the current code in the
+  // field (for "Enter the code again"), otherwise it is forgotten.
+  function restart(keep) {
     window.clearTimeout(state.retryTimer);
+    var code = keep ? (state.code || Codes.current()) : '';
+    if (!keep) {
+      Codes.forget();
+    }
     state.lookup = null;
     state.session = null;
     state.grant = null;
@@ -659,8 +480,23 @@
     setEnterBusy(false);
     setInputError('');
     byId('enter-notice').hidden = true;
+    input.value = Codes.format(code);
     show('enter');
     input.select();
+  }
+
+  // retryCode looks the current code up again (after a rate limit or an
+  // SSO refusal), or goes back to code entry when there is none.
+  function retryCode() {
+    var code = state.code || Codes.current();
+    if (!code) {
+      restart(false);
+      return;
+    }
+    window.clearTimeout(state.retryTimer);
+    state.grant = null;
+    show('enter');
+    submitCode(code, false);
   }
 
   // ---- Wiring ----
@@ -670,22 +506,24 @@
   byId('approve').addEventListener('click', function () { decide('approve'); });
   byId('deny').addEventListener('click', function () { decide('deny'); });
   byId('signout').addEventListener('click', signOut);
-  byId('restart-invalid').addEventListener('click', restart);
-  byId('restart-error').addEventListener('click', restart);
-  byId('retry').addEventListener('click', restart);
-  byId('restart-expired').addEventListener('click', restart);
+  byId('restart-invalid').addEventListener('click', function () { restart(false); });
+  byId('restart-decided').addEventListener('click', function () { restart(false); });
+  byId('restart-error').addEventListener('click', function () { restart(true); });
+  byId('restart-expired').addEventListener('click', function () { restart(false); });
+  byId('retry').addEventListener('click', retryCode);
+  byId('refused-retry').addEventListener('click', retryCode);
   byId('sso-approve').addEventListener('click', function () { decideSSO('approve'); });
   byId('sso-deny').addEventListener('click', function () { decideSSO('deny'); });
   byId('match-none').addEventListener('click', matchFailed);
 
   // A code in the URL (verification_uri_complete) is filled in and looked
   // up, then matched, never approved: the person still has to pick it and
-  // press Authorize.
-  // The return from SSO is read first; it never approves by itself either.
+  // press Authorize. The return from SSO is read first; it never approves
+  // by itself either.
   var query = new URLSearchParams(window.location.search);
   var fromURL = query.get('user_code');
   if (query.get('sso_error')) {
-    showSSOError(query.get('sso_error'));
+    showSSORefusal(query.get('sso_error'));
   } else if (query.get('sso_verified')) {
     loadSSOContext();
   } else if (fromURL) {
