@@ -42,6 +42,42 @@ func TestGlobalGuessBudgetStopsADistributedGuesser(t *testing.T) {
 	}
 }
 
+// TestOnlyPossibleHitsSpendTheGlobalBudget: malformed codes (they cannot
+// match anything) and codes that exist but are already approved (no guess)
+// are failures for the caller's own budget only; they leave the shared
+// budget whole, so typos and stale links cannot lock everyone out. The
+// well-formed wrong codes after them still get exactly the burst.
+func TestOnlyPossibleHitsSpendTheGlobalBudget(t *testing.T) {
+	ts := startServer(t, limitsWith(func(l *server.Limits) { l.GuessIP.Disabled = true }),
+		func(c *server.Config) { c.TrustedProxies = mustPrefixes(t, "127.0.0.0/8") })
+	_, approved := ts.startFlow("done")
+	ts.signIn(testEmail, testPassword).approve(approved)
+	_, uc := ts.startFlow("laptop")
+	burst := server.GuessBudget(server.DefaultMaxPendingCodes, 15*time.Minute).Burst
+	from := func(i int) map[string]string {
+		return map[string]string{"X-Forwarded-For": fmt.Sprintf("198.51.%d.%d", i/250, i%250+1)}
+	}
+	for i := range 3 * burst {
+		if st, _, body := ts.do("GET", "/v1/oauth/device/lookup?user_code=AEIO-U"+fmt.Sprint(i), "", "", from(i)); st != 400 {
+			t.Fatalf("malformed code %d: %d %v, want 400", i, st, body)
+		}
+		if st, _, body := ts.do("GET", "/v1/oauth/device/lookup?user_code="+approved, "", "", from(i)); st != 404 {
+			t.Fatalf("approved code, lookup %d: %d %v, want 404", i, st, body)
+		}
+	}
+	if st, _, body := ts.do("GET", "/v1/oauth/device/lookup?user_code="+uc, "", "", from(0)); st != 200 {
+		t.Fatalf("right code after the misses: %d %v, want 200", st, body)
+	}
+	for i := range burst {
+		if st, _, body := ts.do("GET", "/v1/oauth/device/lookup?user_code="+wrongCode(uc, i), "", "", from(i)); st != 404 {
+			t.Fatalf("wrong code %d: %d %v, want 404 (the misses spent the shared budget)", i, st, body)
+		}
+	}
+	if st, _, _ := ts.do("GET", "/v1/oauth/device/lookup?user_code="+wrongCode(uc, burst), "", "", from(burst)); st != http.StatusTooManyRequests {
+		t.Fatalf("wrong code past the burst: %d, want 429", st)
+	}
+}
+
 // wrongCode is the i-th well-formed user code that is not live (not uc).
 func wrongCode(live string, i int) string {
 	const alphabet = "BCDFGHJKLMNPQRSTVWXZ"

@@ -241,7 +241,7 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, sc sessionCtx, 
 	}
 	code, err := tokens.NormalizeUserCode(p["user_code"])
 	if err != nil {
-		s.chargeGuess(r)
+		s.chargeMiss(r)
 		return oauthErr("invalid_request", "user_code is missing or not a Gatehouse code")
 	}
 	ws, err := pickWorkspace(sc.ms, p["workspace_id"])

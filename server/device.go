@@ -322,7 +322,7 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request, _ httprout
 	}
 	code, err := tokens.NormalizeUserCode(raw)
 	if err != nil {
-		s.chargeGuess(r)
+		s.chargeMiss(r)
 		writeJSON(w, http.StatusBadRequest, map[string]any{"valid": false, "error": "invalid_request",
 			"error_description": "that is not a code Gatehouse issues"})
 		return nil
@@ -330,7 +330,11 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request, _ httprout
 	dc, err := s.store.DeviceCodeByUserCode(code)
 	now := s.now()
 	if errors.Is(err, store.ErrNotFound) || err == nil && (dc.Expired(now) || dc.Status != store.StatusPending) {
-		s.chargeGuess(r)
+		if err == nil && !dc.Expired(now) {
+			s.chargeMiss(r) // approved or denied: it exists, so it was no guess
+		} else {
+			s.chargeGuess(r)
+		}
 		writeJSON(w, http.StatusNotFound, map[string]any{"valid": false, "error": "expired_or_unknown",
 			"error_description": "the code is invalid or has expired"})
 		return nil

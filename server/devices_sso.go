@@ -110,18 +110,7 @@ func checkDevicesPurpose(subj ssoSubject, c tokens.Claims) error {
 // completeDevicesSSO sets the devices cookie for a verified subject whose
 // assertion nonce is already claimed, and sends the browser to My devices.
 func (s *Server) completeDevicesSSO(w http.ResponseWriter, r *http.Request, subj ssoSubject) error {
-	nonce, err := tokens.RandomString(16)
-	if err != nil {
-		return err
-	}
-	csrf, err := tokens.RandomString(32)
-	if err != nil {
-		return err
-	}
-	now := s.now()
-	tok, err := s.cfg.SSO.keyset.Sign(tokens.Claims{Issuer: s.cfg.PublicURL, Audience: tokens.AudDevicesSession,
-		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(ssoDevicesTTL)), Nonce: nonce,
-		Email: subj.email, SubjectIssuer: subj.issuer, CSRFToken: csrf})
+	tok, err := s.signSubjectCookie(tokens.AudDevicesSession, subj, "", ssoDevicesTTL)
 	if err != nil {
 		return err
 	}

@@ -199,11 +199,19 @@ func (s *Server) checkGuess(r *http.Request) error {
 	return s.checkFailures(s.cfg.Limits.GuessGlobal)
 }
 
-// chargeGuess counts one wrong code against both budgets.
+// chargeGuess counts one well-formed code that matches no live code
+// against both budgets: only such a guess could have hit a pending code, so
+// only it spends the global budget sized from RFC 8628 §5.1.
 func (s *Server) chargeGuess(r *http.Request) {
 	s.charge(s.cfg.Limits.GuessIP, s.ipKey(r))
 	s.charge(s.cfg.Limits.GuessGlobal)
 }
+
+// chargeMiss counts a failure that could not have been a hit (a malformed
+// code, or one that exists but is already approved or denied) against the
+// caller's own budget only, so typos and stale links do not drain the one
+// budget everybody shares.
+func (s *Server) chargeMiss(r *http.Request) { s.charge(s.cfg.Limits.GuessIP, s.ipKey(r)) }
 
 // ipKey is the rate-limit key of the client address (IPv6 per /64).
 func (s *Server) ipKey(r *http.Request) string { return ratelimit.IPKey(s.ips.ClientIP(r)) }

@@ -109,12 +109,15 @@ func (s *Server) initiateCode(r *http.Request) (store.DeviceCode, error) {
 	}
 	code, err := tokens.NormalizeUserCode(raw)
 	if err != nil {
-		s.chargeGuess(r)
+		s.chargeMiss(r)
 		return store.DeviceCode{}, oauthErr("invalid_request", "user_code is missing or not a Gatehouse code")
 	}
 	dc, err := s.pendingCode(code)
-	if errors.Is(err, errCodeGone) || errors.Is(err, errResolved) {
+	switch {
+	case errors.Is(err, errCodeGone):
 		s.chargeGuess(r)
+	case errors.Is(err, errResolved):
+		s.chargeMiss(r)
 	}
 	return dc, err
 }
@@ -217,23 +220,30 @@ func (s *Server) grantCookie(r *http.Request, value string, maxAge int) *http.Co
 
 // setGrant signs a fresh grant for a verified subject and sets the cookie.
 func (s *Server) setGrant(w http.ResponseWriter, r *http.Request, subj ssoSubject) error {
-	nonce, err := tokens.RandomString(16)
-	if err != nil {
-		return err
-	}
-	csrf, err := tokens.RandomString(32)
-	if err != nil {
-		return err
-	}
-	now := s.now()
-	tok, err := s.cfg.SSO.keyset.Sign(tokens.Claims{Issuer: s.cfg.PublicURL, Audience: tokens.AudApprovalGrant,
-		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(ssoGrantTTL)), Nonce: nonce,
-		UserCode: subj.userCode, Email: subj.email, SubjectIssuer: subj.issuer, CSRFToken: csrf})
+	tok, err := s.signSubjectCookie(tokens.AudApprovalGrant, subj, subj.userCode, ssoGrantTTL)
 	if err != nil {
 		return err
 	}
 	http.SetCookie(w, s.grantCookie(r, tok, int(ssoGrantTTL/time.Second)))
 	return nil
+}
+
+// signSubjectCookie signs the value of a cookie that carries a verified SSO
+// subject (the approval grant or the devices session, told apart by aud),
+// with a fresh nonce and its own CSRF token.
+func (s *Server) signSubjectCookie(aud string, subj ssoSubject, userCode string, ttl time.Duration) (string, error) {
+	nonce, err := tokens.RandomString(16)
+	if err != nil {
+		return "", err
+	}
+	csrf, err := tokens.RandomString(32)
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	return s.cfg.SSO.keyset.Sign(tokens.Claims{Issuer: s.cfg.PublicURL, Audience: aud,
+		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(ttl)), Nonce: nonce,
+		UserCode: userCode, Email: subj.email, SubjectIssuer: subj.issuer, CSRFToken: csrf})
 }
 
 // grantFrom verifies the approval-grant cookie. It consumes nothing.
@@ -284,7 +294,7 @@ func (s *Server) resolveExternal(w http.ResponseWriter, r *http.Request, approve
 	if err := s.allow(s.cfg.Limits.ApproveExternal, g.Email); err != nil {
 		return err
 	}
-	if err := s.checkOrigin(r); err != nil {
+	if err := s.requireOrigin(r); err != nil {
 		return err
 	}
 	if got := r.Header.Get("X-CSRF-Token"); got == "" || !hmac.Equal([]byte(got), []byte(g.CSRFToken)) {

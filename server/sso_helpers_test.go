@@ -268,7 +268,7 @@ type ssoBrowser struct {
 func (ts *testServer) ssoSignIn(userCode string) *ssoBrowser {
 	ts.t.Helper()
 	jar, _ := cookiejar.New(nil)
-	b := &ssoBrowser{ts: ts, http: &http.Client{Jar: jar}, jar: jar}
+	b := &ssoBrowser{ts: ts, http: &http.Client{Jar: jar, Transport: sendsOrigin{origin: ts.URL}}, jar: jar}
 	resp, err := b.http.Get(ts.URL + "/v1/oauth/device/sso-initiate?user_code=" + url.QueryEscape(userCode))
 	if err != nil {
 		ts.t.Fatalf("sso-initiate: %v", err)

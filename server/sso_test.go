@@ -59,7 +59,7 @@ func TestSSOEndToEnd(t *testing.T) {
 	}
 
 	st, _, out := ts.do("POST", "/v1/oauth/device/approve-external", "application/json", `{"user_code":"`+uc+`"}`,
-		map[string]string{"Cookie": server.SSOGrantCookie + "=" + spent, "X-CSRF-Token": ctx["csrf_token"].(string)})
+		map[string]string{"Cookie": server.SSOGrantCookie + "=" + spent, "X-CSRF-Token": ctx["csrf_token"].(string), "Origin": ts.URL})
 	if st != 401 || out["error"] != "session_already_consumed" {
 		t.Fatalf("second approve with the same cookie: %d %v, want 401 session_already_consumed", st, out)
 	}
@@ -343,6 +343,7 @@ func TestSSOApproveExternalChecks(t *testing.T) {
 		{"no CSRF header", uc, nil, 403, "csrf_failed"},
 		{"wrong CSRF header", uc, map[string]string{"X-CSRF-Token": csrf + "x"}, 403, "csrf_failed"},
 		{"cross-site Origin", uc, map[string]string{"X-CSRF-Token": csrf, "Origin": "https://evil.example"}, 403, "csrf_failed"},
+		{"neither Origin nor Referer", uc, map[string]string{"X-CSRF-Token": csrf, "Origin": ""}, 403, "csrf_failed"},
 		{"another code in the body", otherCode, map[string]string{"X-CSRF-Token": csrf}, 400, "invalid_request"},
 	}
 	for _, tc := range cases {
