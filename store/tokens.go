@@ -195,7 +195,11 @@ func (s *Store) Revoke(f RevokeFilter) (RevokeResult, error) {
 			// One token: an approved, unpolled code for the same device
 			// would mint it again (rotation keeps the key), so it is
 			// denied too: a token revoked between approval and poll is
-			// never handed out.
+			// never handed out. Revoking an already dead row changes
+			// nothing, so a repeated revoke cannot deny a fresh login.
+			if len(res.Revoked) == 0 {
+				return nil
+			}
 			t := rows[0]
 			key := string(activeKey(t.SubjectEmail, t.SubjectIssuer, t.ClientID, t.DeviceLabel))
 			match = func(dc DeviceCode) bool {

@@ -387,6 +387,26 @@ func TestRevokeByIDDeniesTheSameDevicesApprovedCode(t *testing.T) {
 	}
 }
 
+// Revoking a token that is already dead changes nothing: a repeated
+// revoke (revoking twice is not an error) never denies the fresh login the
+// same device has been approved for since.
+func TestRevokeAgainLeavesTheNextLoginAlone(t *testing.T) {
+	s := mustOpen(t)
+	mustIssue(t, s, bob, "cli", "laptop", "tok-bob", t0)
+	if _, err := s.Revoke(RevokeFilter{TokenID: "tok-bob", Now: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	next := mustCreateCode(t, s, "BCDFGHJK", "cli", "laptop", t0.Add(2*time.Minute))
+	mustResolve(t, s, "BCDFGHJK", true, bob, t0.Add(3*time.Minute))
+	res, err := s.Revoke(RevokeFilter{TokenID: "tok-bob", Now: t0.Add(4 * time.Minute)})
+	if err != nil || res.AlreadyRevoked != 1 || res.DeniedCodes != 0 {
+		t.Fatalf("second Revoke = %+v, %v; want already revoked and no denied code", res, err)
+	}
+	if got, _ := s.DeviceCodeByHash(next.Hash); got.Status != StatusApproved {
+		t.Errorf("the new login's approved code is %q after a repeated revoke, want approved", got.Status)
+	}
+}
+
 func TestListTokens(t *testing.T) {
 	s := revokeFixture(t)
 	now := t0.Add(time.Hour)
