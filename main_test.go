@@ -83,27 +83,42 @@ func gatehouse(t *testing.T, stdin string, args ...string) (string, int) {
 // approveAs signs in through the console API and approves userCode.
 func approveAs(t *testing.T, base, userCode string) {
 	t.Helper()
+	if err := approve(base, userCode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// approve signs in as the bootstrap admin and approves userCode through the
+// console API. It returns its failure, so a goroutine can report it.
+func approve(base, userCode string) error {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
 	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
 	resp, err := c.Post(base+"/console/api/login", "application/json", bytes.NewReader(body))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("login: %v %v", err, resp)
+	if err != nil {
+		return fmt.Errorf("login: %w", err)
 	}
 	var sess struct {
 		CSRF string `json:"csrf_token"`
 	}
-	json.NewDecoder(resp.Body).Decode(&sess)
+	err = json.NewDecoder(resp.Body).Decode(&sess)
 	resp.Body.Close()
+	if resp.StatusCode != 200 || err != nil {
+		return fmt.Errorf("login: %s %v", resp.Status, err)
+	}
 	req, _ := http.NewRequest("POST", base+"/console/api/oauth/device/approve", strings.NewReader(`{"user_code":"`+userCode+`"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-CSRF-Token", sess.CSRF)
 	req.Header.Set("Origin", base) // the public URL, as a browser would send it
 	resp, err = c.Do(req)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("approve: %v %v", err, resp)
+	if err != nil {
+		return fmt.Errorf("approve: %w", err)
 	}
 	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("approve: %s", resp.Status)
+	}
+	return nil
 }
 
 func bearerStatus(t *testing.T, base, token string) int {
@@ -133,11 +148,15 @@ func TestOAuth2ClientCompletesFlowAndCLIRevokes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DeviceAuth: %v", err)
 	}
+	approved := make(chan error, 1)
 	go func() {
 		time.Sleep(1500 * time.Millisecond) // let the client see authorization_pending first
-		approveAs(t, base, da.UserCode)
+		approved <- approve(base, da.UserCode)
 	}()
 	tok, err := cfg.DeviceAccessToken(ctx, da)
+	if aerr := <-approved; aerr != nil {
+		t.Fatal(aerr)
+	}
 	if err != nil {
 		t.Fatalf("DeviceAccessToken: %v", err)
 	}
@@ -517,9 +536,8 @@ func TestCLIUsageErrorsExit2(t *testing.T) {
 		{[]string{"tokens", "lst"}, `unknown command "lst"; see gatehouse tokens --help`},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"; see gatehouse --help`},
 		{[]string{"help", "frobnicate"}, `unknown command "frobnicate"`},
-		{[]string{"prune", "--retention", "0s", "--data-dir", dir}, "--retention 0s: must be positive"},
-		{[]string{"prune", "--retention", "-1h", "--data-dir", dir}, "must be positive"},
-		{[]string{"prune", "--audit-retention", "0s", "--data-dir", dir}, "--audit-retention 0s: must be positive"},
+		{[]string{"prune", "--retention", "-1h", "--data-dir", dir}, "--retention -1h0m0s: must not be negative"},
+		{[]string{"prune", "--audit-retention", "-1s", "--data-dir", dir}, "--audit-retention -1s: must not be negative"},
 		{[]string{"audit", "--since", "soon"}, "see gatehouse audit --help"},
 		{[]string{"login", "--server", "127.0.0.1:8080"}, "--server must be a URL such as http://127.0.0.1:8080"},
 	} {

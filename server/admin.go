@@ -266,7 +266,7 @@ func (a *adminService) listTokens(r TokenListRequest) (any, error) {
 
 func (a *adminService) prune(r PruneRequest) (any, error) {
 	if r.Retention < 0 || r.AuditRetention < 0 {
-		return nil, invalid("retention must be positive")
+		return nil, invalid("retention must not be negative")
 	}
 	if r.Retention == 0 { // not given
 		r.Retention = DefaultRetention

@@ -129,7 +129,7 @@ func (c *Config) Validate() error {
 // soon as they are dead (for prune-every: no scheduled prune).
 func notNegative(name string, d time.Duration) error {
 	if d < 0 {
-		return fmt.Errorf("--%s must not be negative, got %v", name, d)
+		return fmt.Errorf("%w: --%s must not be negative, got %v", ErrConfig, name, d)
 	}
 	return nil
 }

@@ -99,6 +99,11 @@ func (s *Server) open() (err error) {
 	}
 	if s.cfg.PublicURL == "" {
 		s.cfg.PublicURL = s.scheme() + "://" + publicHost(s.ln.Addr().String())
+		if unspecifiedHost(s.ln.Addr().String()) {
+			s.log.Warn("listening on every interface without --public-url: verification links and the Origin check use "+
+				s.cfg.PublicURL+", which other machines cannot reach; set --public-url to the address people and CLIs use",
+				slog.String("public_url", s.cfg.PublicURL))
+		}
 	}
 	if err = s.bootstrap(); err != nil {
 		return err
@@ -195,6 +200,13 @@ func Run(ctx context.Context, cfg Config) error {
 		s.log.Error("stopping: the data file could not be written safely", slog.Any("err", s.store.Err()))
 		return errors.Join(fmt.Errorf("stopped after a disk failure while committing (%w); check the disk, then restart", s.store.Err()), s.Close())
 	}
+}
+
+// unspecifiedHost reports whether addr listens on every interface.
+func unspecifiedHost(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	ip := net.ParseIP(host)
+	return err == nil && ip != nil && ip.IsUnspecified()
 }
 
 func publicHost(addr string) string {

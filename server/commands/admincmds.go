@@ -189,8 +189,8 @@ func TokensList(c *cli.Context) error {
 // Prune deletes dead rows (or counts them with --dry-run).
 func Prune(c *cli.Context) error {
 	for _, name := range []string{"retention", "audit-retention"} {
-		if d := c.Duration(name); d <= 0 {
-			return cli.Exit(fmt.Sprintf("gatehouse: --%s %s: must be positive (e.g. 720h)", name, d), ExitUsage)
+		if d := c.Duration(name); d < 0 {
+			return cli.Exit(fmt.Sprintf("gatehouse: --%s %s: must not be negative (e.g. 720h; 0 prunes dead rows at once)", name, d), ExitUsage)
 		}
 	}
 	req := server.PruneRequest{DryRun: c.Bool("dry-run"), Retention: c.Duration("retention"), AuditRetention: c.Duration("audit-retention")}
