@@ -32,10 +32,18 @@ func getJSON(b *bolt.Bucket, key []byte, v any) error {
 // activeKey is the active-per-device index key: length-prefixed fields so no
 // choice of strings can collide.
 func activeKey(email, issuer, clientID, label string) []byte {
-	var out []byte
 	// Emails compare case-insensitively everywhere, so the key folds case:
 	// the same person signing in as Ada@ and ada@ rotates one token.
-	for _, f := range []string{strings.ToLower(email), issuer, clientID, label} {
+	return lengthPrefixed(nil, strings.ToLower(email), issuer, clientID, label)
+}
+
+// subjectPrefix is the start of every activeKey of one subject.
+func subjectPrefix(email, issuer string) []byte {
+	return lengthPrefixed(nil, strings.ToLower(email), issuer)
+}
+
+func lengthPrefixed(out []byte, fields ...string) []byte {
+	for _, f := range fields {
 		out = append(out, byte(len(f)>>8), byte(len(f)))
 		out = append(out, f...)
 	}

@@ -6,7 +6,7 @@
 // transaction, and no plaintext token, code, password or cookie value is ever
 // written: secrets are stored as their SHA-256 (tokens.Hash).
 //
-// Bucket layout (schema version 2). Keys and values are shown as
+// Bucket layout (schema version 3). Keys and values are shown as
 // key -> value; JSON values are the exported row types of this package.
 //
 //	meta/
@@ -17,12 +17,16 @@
 //	user_codes/
 //	    <user code, 8 letters> -> <sha256(device_code)>
 //	tokens/
-//	    <token id>          -> Token (JSON; Hash cleared once revoked)
+//	    <token id>          -> Token (binary since version 3, see tokenrow.go;
+//	                           JSON rows of versions 1-2 still read; Hash
+//	                           cleared once revoked)
 //	token_hashes/
 //	    <sha256(token)>     -> <token id>
 //	token_active/
 //	    <activeKey(email, issuer, client id, device label)> -> <token id>
-//	        at most one live token per key; rotation replaces the row's hash
+//	        at most one live token per key; rotation replaces the row's hash;
+//	        every live token has its entry, and a subject's entries share a
+//	        key prefix (ListTokens of one subject seeks it)
 //	accounts/
 //	    <account id>        -> Account (JSON)
 //	account_emails/

@@ -1,6 +1,9 @@
 package store
 
 import (
+	"bytes"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -287,9 +290,16 @@ type TokenFilter struct {
 }
 
 // ListTokens returns the token rows matching the filter, oldest id first.
+// A subject's own live tokens (email and issuer named, no dead rows) are
+// found through the active-per-device index, whose keys start with the
+// subject: a caller listing its devices costs its own rows, not a walk of
+// every token in the file.
 func (s *Store) ListTokens(f TokenFilter) ([]Token, error) {
 	out := []Token{}
 	err := s.db.View(func(tx *bolt.Tx) error {
+		if f.Email != "" && f.Issuer != "" && !f.IncludeDead {
+			return listSubjectTokens(tx, f, &out)
+		}
 		return tx.Bucket(bucketTokens).ForEach(func(_, v []byte) error {
 			t, err := decodeToken(v)
 			if err != nil {
@@ -302,6 +312,26 @@ func (s *Store) ListTokens(f TokenFilter) ([]Token, error) {
 		})
 	})
 	return out, err
+}
+
+// listSubjectTokens walks the active index under the subject's key prefix.
+// Every live token has its entry there (a mint writes it, only retire and
+// prune remove it), so nothing live is missed.
+func listSubjectTokens(tx *bolt.Tx, f TokenFilter, out *[]Token) error {
+	prefix := subjectPrefix(f.Email, f.Issuer)
+	rows := tx.Bucket(bucketTokens)
+	c := tx.Bucket(bucketTokenActive).Cursor()
+	for k, id := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, id = c.Next() {
+		var t Token
+		if err := getToken(rows, id, &t); err != nil {
+			return err
+		}
+		if f.keep(t) {
+			*out = append(*out, t)
+		}
+	}
+	slices.SortFunc(*out, func(a, b Token) int { return strings.Compare(a.ID, b.ID) })
+	return nil
 }
 
 func (f TokenFilter) keep(t Token) bool {

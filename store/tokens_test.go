@@ -2,6 +2,7 @@ package store
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -459,5 +460,57 @@ func TestActiveKeyInjective(t *testing.T) {
 			t.Errorf("activeKey%q == activeKey%q", k, prev)
 		}
 		seen[ak] = k
+	}
+}
+
+// ListTokens finds a subject's live tokens through the active index; it
+// must return exactly what a walk of every row returns: across issuers,
+// emails that are prefixes of one another, any letter case, rotated,
+// revoked and expired rows.
+func TestListTokensOfASubjectMatchesAFullWalk(t *testing.T) {
+	s := mustOpen(t)
+	mustAccount(t, s, alice.AccountID, alice.Email)
+	al := Subject{Type: tokens.External.SubjectType, Email: "alice@example.co", Issuer: aliceSSO.Issuer}
+	mustIssue(t, s, alice, "cli", "laptop", "tok-a1", t0)
+	mustIssue(t, s, alice, "cli", "desktop", "tok-a2", t0)
+	mustIssue(t, s, alice, "other-cli", "laptop", "tok-a3", t0)
+	mustIssue(t, s, aliceSSO, "cli", "laptop", "tok-as1", t0)
+	mustIssue(t, s, Subject{Type: aliceSSO.Type, Email: "ALICE@example.com", Issuer: aliceSSO.Issuer}, "cli", "laptop", "tok-as2", t0.Add(time.Hour)) // rotates tok-as1
+	mustIssue(t, s, aliceSSO, "cli", "phone", "tok-as3", t0)
+	mustIssue(t, s, al, "cli", "laptop", "tok-al", t0)
+	mustIssue(t, s, bob, "cli", "laptop", "tok-b1", t0)
+	mustIssue(t, s, bob, "cli", "old", "tok-b2", t0.Add(-tokenTTL)) // expired by the listing time
+	if _, err := s.Revoke(RevokeFilter{TokenID: "tok-a2", Now: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(2 * time.Hour)
+	all, err := s.ListTokens(TokenFilter{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []struct{ email, issuer string }{
+		{alice.Email, LocalIssuer}, {alice.Email, aliceSSO.Issuer}, {"Alice@Example.COM", aliceSSO.Issuer},
+		{al.Email, al.Issuer}, {bob.Email, bob.Issuer}, {bob.Email, LocalIssuer}, {"nobody@example.com", LocalIssuer},
+	} {
+		got, err := s.ListTokens(TokenFilter{Email: q.email, Issuer: q.issuer, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, tok := range all {
+			if strings.EqualFold(tok.SubjectEmail, q.email) && tok.SubjectIssuer == q.issuer {
+				want = append(want, tok.ID)
+			}
+		}
+		var ids []string
+		for _, tok := range got {
+			ids = append(ids, tok.ID)
+		}
+		if !slices.Equal(ids, want) {
+			t.Errorf("ListTokens(%s, %s) = %v, a full walk finds %v", q.email, q.issuer, ids, want)
+		}
+	}
+	if got, _ := s.ListTokens(TokenFilter{Email: alice.Email, Issuer: LocalIssuer, Now: now}); len(got) != 2 {
+		t.Errorf("alice's local tokens: %d, want 2 (tok-a1, tok-a3; tok-a2 revoked)", len(got))
 	}
 }
