@@ -13,7 +13,7 @@ import (
 func (s *Server) logEvent(ev store.Event) {
 	attrs := []slog.Attr{slog.String("event", ev.Type), slog.Uint64("seq", ev.Seq)}
 	for _, f := range []struct{ k, v string }{
-		{"actor", ev.Actor}, {"subject", ev.Subject}, {"token_id", ev.TokenID},
+		{"actor", ev.Actor}, {"subject", ev.Subject}, {"issuer", ev.Issuer}, {"token_id", ev.TokenID},
 		{"client_id", ev.Client}, {"ip", ev.IP}, {"detail", ev.Detail},
 	} {
 		if f.v != "" {

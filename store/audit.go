@@ -38,7 +38,7 @@ func eventsSince(tx *bolt.Tx, from uint64) []Event {
 	c := b.Cursor()
 	for k, v := c.Seek(u64(from + 1)); k != nil; k, v = c.Next() {
 		var ev Event
-		if decodeInto(v, &ev) == nil {
+		if decodeEvent(v, &ev) == nil {
 			out = append(out, ev)
 		}
 	}
@@ -58,7 +58,7 @@ func (s *Store) Events(since time.Time, limit int) ([]Event, error) {
 		c := tx.Bucket(bucketAudit).Cursor()
 		for k, v := c.Last(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
 			var ev Event
-			if err := decodeInto(v, &ev); err != nil {
+			if err := decodeEvent(v, &ev); err != nil {
 				return err
 			}
 			if ev.At.Before(since) {
@@ -70,6 +70,21 @@ func (s *Store) Events(since time.Time, limit int) ([]Event, error) {
 	})
 	return out, err
 }
+
+// decodeEvent reads an audit row. Rows written before events had an Issuer
+// kept the subject's email in Actor and its issuer in Subject on the
+// approval and mint events; they are read in today's shape.
+func decodeEvent(v []byte, ev *Event) error {
+	if err := decodeInto(v, ev); err != nil {
+		return err
+	}
+	if legacySubjectInActor[ev.Type] && ev.Issuer == "" && ev.Actor != "" && !strings.Contains(ev.Subject, "@") {
+		ev.Subject, ev.Issuer = ev.Actor, ev.Subject
+	}
+	return nil
+}
+
+var legacySubjectInActor = map[string]bool{"token.minted": true, "token.rotated": true, "device.approved": true, "device.denied": true}
 
 func decodeInto(v []byte, dst any) error {
 	if err := json.Unmarshal(v, dst); err != nil {

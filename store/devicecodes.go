@@ -109,8 +109,8 @@ func (s *Store) ResolveDeviceCode(r Resolution) (DeviceCode, error) {
 		if err := putJSON(tx.Bucket(bucketDeviceCodes), dc.Hash[:], dc); err != nil {
 			return err
 		}
-		return appendEvent(tx, Event{At: r.Now, Type: evType, Actor: subj.Email,
-			Subject: subj.Issuer, Client: dc.ClientID, IP: r.IP, Detail: "device " + dc.DeviceLabel})
+		return appendEvent(tx, Event{At: r.Now, Type: evType, Actor: subj.Email, Subject: subj.Email,
+			Issuer: subj.Issuer, Client: dc.ClientID, IP: r.IP, Detail: "device " + dc.DeviceLabel})
 	})
 	if err == nil && s.onResolved != nil {
 		s.onResolved(dc.Hash)

@@ -40,7 +40,7 @@ func mintToken(tx *bolt.Tx, dc DeviceCode, m Mint) (Token, bool, error) {
 	if err := active.Put(key, []byte(t.ID)); err != nil {
 		return Token{}, false, err
 	}
-	ev := Event{At: m.Now, Type: "token.minted", Actor: subj.Email, Subject: subj.Issuer,
+	ev := Event{At: m.Now, Type: "token.minted", Actor: subj.Email, Subject: subj.Email, Issuer: subj.Issuer,
 		TokenID: t.ID, Client: dc.ClientID, IP: m.IP}
 	if rotated {
 		ev.Type = "token.rotated"
@@ -140,7 +140,7 @@ func retire(tx *bolt.Tx, t Token, now time.Time, reason, actor string) error {
 	if reason == "expired" {
 		typ = "token.hard_expired"
 	}
-	return appendEvent(tx, Event{At: now, Type: typ, Actor: actor, Subject: t.SubjectEmail,
+	return appendEvent(tx, Event{At: now, Type: typ, Actor: actor, Subject: t.SubjectEmail, Issuer: t.SubjectIssuer,
 		TokenID: t.ID, Client: t.ClientID, Detail: reason})
 }
 

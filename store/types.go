@@ -125,8 +125,11 @@ type Event struct {
 	Type    string    `json:"type"`
 	Actor   string    `json:"actor,omitempty"`
 	Subject string    `json:"subject,omitempty"`
-	TokenID string    `json:"token_id,omitempty"`
-	Client  string    `json:"client_id,omitempty"`
-	IP      string    `json:"ip,omitempty"`
-	Detail  string    `json:"detail,omitempty"`
+	// Issuer is the subject's issuer, on events about a person's device or
+	// token (LocalIssuer for an account).
+	Issuer  string `json:"issuer,omitempty"`
+	TokenID string `json:"token_id,omitempty"`
+	Client  string `json:"client_id,omitempty"`
+	IP      string `json:"ip,omitempty"`
+	Detail  string `json:"detail,omitempty"`
 }

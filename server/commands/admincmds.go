@@ -235,42 +235,15 @@ func Audit(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("json") {
-		views := make([]auditView, 0, len(evs))
-		for _, e := range evs {
-			views = append(views, auditViewOf(e))
-		}
-		return printJSON(c, views)
+		return printJSON(c, evs)
 	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AT\tTYPE\tACTOR\tSUBJECT\tISSUER\tTOKEN\tCLIENT\tIP\tDETAIL")
-	for _, e := range evs {
-		v := auditViewOf(e)
+	for _, v := range evs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.At.UTC().Format(time.RFC3339), v.Type, v.Actor, v.Subject,
 			v.Issuer, v.TokenID, v.Client, v.IP, v.Detail)
 	}
 	return tw.Flush()
-}
-
-// auditView is an audit event as `gatehouse audit` shows it: Subject is
-// always whom the event is about (an email, or a resource server's name)
-// and Issuer the subject's issuer where the event records one.
-type auditView struct {
-	store.Event
-	Issuer string `json:"issuer,omitempty"`
-}
-
-// subjectIsActor lists the events the store writes with the subject's
-// email as Actor and its issuer in Subject (store/tokens.go, mintToken;
-// store/devicecodes.go, the approval).
-var subjectIsActor = map[string]bool{"token.minted": true, "token.rotated": true, "device.approved": true, "device.denied": true}
-
-func auditViewOf(e store.Event) auditView {
-	if !subjectIsActor[e.Type] {
-		return auditView{Event: e}
-	}
-	issuer := e.Subject
-	e.Subject = e.Actor
-	return auditView{Event: e, Issuer: issuer}
 }
 
 // Check verifies a data file: through the running server, or directly.
