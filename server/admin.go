@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"gatehouse/store"
 	"gatehouse/tokens"
@@ -348,7 +350,8 @@ func validClientID(id string) bool {
 
 func validEmail(e string) bool {
 	at := strings.LastIndexByte(e, '@')
-	return at > 0 && at < len(e)-1 && len(e) <= 254 && !strings.ContainsAny(e, " \t\r\n<>\"")
+	return at > 0 && at < len(e)-1 && len(e) <= 254 && utf8.ValidString(e) &&
+		!strings.ContainsFunc(e, func(r rune) bool { return !unicode.IsPrint(r) || strings.ContainsRune(" <>\"", r) })
 }
 
 // CreateAccount hashes password and creates an account (used by bootstrap

@@ -67,8 +67,15 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ httproute
 	if err != nil {
 		s.charge(s.cfg.Limits.SignInIP, s.ipKey(r))
 		s.charge(s.cfg.Limits.SignInEmail, emailKey)
-		s.store.RecordEvent(store.Event{At: s.now(), Type: "signin.failed", Subject: email, IP: s.clientIP(r)})
-		s.log.Warn("sign-in failed", slog.String("email", email), slog.String("ip", s.clientIP(r)))
+		// What was typed as the email is recorded only when it is one: a
+		// password typed into the wrong field must not reach the log or
+		// the audit trail, nor control characters an operator's terminal.
+		ev := store.Event{At: s.now(), Type: "signin.failed", Subject: email, IP: s.clientIP(r)}
+		if !validEmail(email) {
+			ev.Subject, ev.Detail = "", "not an email address"
+		}
+		s.store.RecordEvent(ev)
+		s.log.Warn("sign-in failed", slog.String("email", ev.Subject), slog.String("ip", ev.IP))
 		return err
 	}
 	cookie, err := tokens.RandomString(32)

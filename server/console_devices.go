@@ -130,6 +130,9 @@ func (s *Server) revokeOneFromConsole(w http.ResponseWriter, r *http.Request, wh
 // handleRevokeAllMyDevices revokes every token of the caller's subject, and
 // turns its approved-but-unpolled codes to denied (store.Revoke does both).
 func (s *Server) handleRevokeAllMyDevices(w http.ResponseWriter, r *http.Request, sc sessionCtx) error {
+	if _, err := readOptionalParams(r); err != nil {
+		return err // takes no body; one that is sent must parse
+	}
 	return s.revokeAllOf(w, sc.account.Email, store.LocalIssuer, accountAttr(sc))
 }
 

@@ -193,10 +193,16 @@ func (s *Server) handleSSORevokeDevice(w http.ResponseWriter, r *http.Request, d
 }
 
 func (s *Server) handleSSORevokeAllDevices(w http.ResponseWriter, r *http.Request, dc ssoDevicesCtx) error {
+	if _, err := readOptionalParams(r); err != nil {
+		return err // takes no body; one that is sent must parse
+	}
 	return s.revokeAllOf(w, dc.email, dc.issuer, dc.attr())
 }
 
 func (s *Server) handleSSODevicesSignOut(w http.ResponseWriter, r *http.Request, _ ssoDevicesCtx) error {
+	if _, err := readOptionalParams(r); err != nil {
+		return err
+	}
 	http.SetCookie(w, s.devicesCookie(r, "", -1))
 	writeJSON(w, http.StatusOK, map[string]string{"status": "signed_out"})
 	return nil

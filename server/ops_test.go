@@ -284,3 +284,40 @@ func (b *browser) cookie() string {
 	}
 	return ""
 }
+
+// TestFailedSignInRecordsOnlyAnEmail: what was typed as the email reaches
+// the log and the audit trail only when it is an email address. A password
+// typed into the email field, or control characters aimed at an operator's
+// terminal, are recorded as "not an email address".
+func TestFailedSignInRecordsOnlyAnEmail(t *testing.T) {
+	logs := &syncBuffer{}
+	ts := startServer(t, func(c *server.Config) { c.Logger = jsonLogger(logs) })
+	typed := []string{"MyS3cretPassw0rd!", `\u001b]0;pwned\u0007EVIL@example.com`, `a@b\nforged row`}
+	for _, e := range typed {
+		ts.signInFails(e, "wrong password entirely")
+	}
+	ts.signInFails("nobody@example.com", "wrong password entirely")
+	evs, err := ts.Store().Events(time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subjects []string
+	for _, ev := range evs {
+		if ev.Type == "signin.failed" {
+			subjects = append(subjects, ev.Subject+"|"+ev.Detail)
+		}
+	}
+	want := []string{"nobody@example.com|", "|not an email address", "|not an email address", "|not an email address"}
+	if strings.Join(subjects, ",") != strings.Join(want, ",") {
+		t.Errorf("signin.failed events (newest first) = %q, want %q", subjects, want)
+	}
+	out := logs.String()
+	for _, s := range []string{"MyS3cretPassw0rd", "pwned", "forged row"} {
+		if strings.Contains(out, s) {
+			t.Errorf("the log carries %q from a non-email sign-in", s)
+		}
+	}
+	if !strings.Contains(out, "nobody@example.com") {
+		t.Errorf("a real email's failed sign-in is not logged:\n%s", out)
+	}
+}

@@ -3,9 +3,14 @@ package commands
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
@@ -49,7 +54,7 @@ func UserList(c *cli.Context) error {
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tDISABLED")
 	for _, u := range us {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", u.ID, u.Email, u.Name, u.Role, u.Disabled)
+		row(tw, u.ID, u.Email, u.Name, u.Role, fmt.Sprint(u.Disabled))
 	}
 	return tw.Flush()
 }
@@ -117,7 +122,7 @@ func ClientList(c *cli.Context) error {
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tCREATED")
 	for _, cl := range cs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", cl.ID, cl.Name, cl.CreatedAt.UTC().Format(time.RFC3339))
+		row(tw, cl.ID, cl.Name, cl.CreatedAt.UTC().Format(time.RFC3339))
 	}
 	return tw.Flush()
 }
@@ -180,8 +185,8 @@ func TokensList(c *cli.Context) error {
 		if !t.RevokedAt.IsZero() {
 			revoked = t.RevokedReason
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Prefix, t.SubjectEmail, t.SubjectIssuer, t.ClientID,
-			t.DeviceLabel, t.ExpiresAt.UTC().Format(time.RFC3339), revoked)
+		row(tw, t.ID, t.Prefix, t.SubjectEmail, t.SubjectIssuer, t.ClientID, t.DeviceLabel,
+			t.ExpiresAt.UTC().Format(time.RFC3339), revoked)
 	}
 	return tw.Flush()
 }
@@ -240,8 +245,7 @@ func Audit(c *cli.Context) error {
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AT\tTYPE\tACTOR\tSUBJECT\tISSUER\tTOKEN\tCLIENT\tIP\tDETAIL")
 	for _, v := range evs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.At.UTC().Format(time.RFC3339), v.Type, v.Actor, v.Subject,
-			v.Issuer, v.TokenID, v.Client, v.IP, v.Detail)
+		row(tw, v.At.UTC().Format(time.RFC3339), v.Type, v.Actor, v.Subject, v.Issuer, v.TokenID, v.Client, v.IP, v.Detail)
 	}
 	return tw.Flush()
 }
@@ -279,4 +283,23 @@ func Compact(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "compacted %s: %d -> %d bytes\n", filepath.Join(c.String("data-dir"), store.FileName), before, after)
 	return nil
+}
+
+// row writes one table row. Values come from the data file, and some from
+// anonymous requests (a failed sign-in's email, a device label), so every
+// character a terminal would act on (escapes, newlines, tabs) is shown
+// escaped instead: a row can neither repaint the screen nor forge a line.
+func row(w io.Writer, cells ...string) {
+	for i, c := range cells {
+		cells[i] = printable(c)
+	}
+	fmt.Fprintln(w, strings.Join(cells, "\t"))
+}
+
+func printable(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) && utf8.ValidString(s) {
+		return s
+	}
+	q := strconv.QuoteToGraphic(s)
+	return q[1 : len(q)-1]
 }

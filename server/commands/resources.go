@@ -43,7 +43,7 @@ func ResourceList(c *cli.Context) error {
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tCREATED")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\n", r.Name, r.CreatedAt.UTC().Format(time.RFC3339))
+		row(tw, r.Name, r.CreatedAt.UTC().Format(time.RFC3339))
 	}
 	return tw.Flush()
 }
