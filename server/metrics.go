@@ -183,10 +183,22 @@ func (s *Server) instrument(route string, next httprouter.Handle) httprouter.Han
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
-			s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+			s.metrics.requests.WithLabelValues(route, methodLabel(r.Method), strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
 		}()
 		next(sw, r, ps)
 	}
+}
+
+// methodLabel is the request method as a metric label: the standard ones
+// as they are, any other "other", so a client sending made-up methods
+// cannot grow the series count.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 // instrumentUnmatched observes requests no route matched under one label,

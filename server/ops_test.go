@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -58,6 +59,9 @@ func TestMetricsCountTheFlow(t *testing.T) {
 	}
 	ts.do("DELETE", "/v1/oauth/authorizations/"+id, "", "", nil)
 	ts.do("GET", "/no/such/path/secret-looking-thing", "", "", nil)
+	for i := range 3 {
+		ts.do(fmt.Sprintf("MADEUP%d", i), "/v1/me", "", "", nil)
+	}
 	body := scrape(t, ts.URL+"/metrics")
 	for _, want := range []string{
 		"gatehouse_device_codes_issued_total 1",
@@ -72,6 +76,7 @@ func TestMetricsCountTheFlow(t *testing.T) {
 		`gatehouse_http_request_duration_seconds_count{code="200",method="POST",route="/v1/oauth/device/token"} 1`,
 		`route="/v1/oauth/authorizations/:id"`,
 		`route="unmatched"`,
+		`method="other"`,
 		"gatehouse_bbolt_file_size_bytes ",
 		"gatehouse_bbolt_page_writes_total ",
 		"gatehouse_device_codes_paced ",
@@ -84,6 +89,9 @@ func TestMetricsCountTheFlow(t *testing.T) {
 	}
 	if strings.Contains(body, id) || strings.Contains(body, "secret-looking-thing") {
 		t.Errorf("a raw path reached a metric label")
+	}
+	if strings.Contains(body, "MADEUP") {
+		t.Errorf("a made-up method reached a metric label")
 	}
 }
 
@@ -319,5 +327,29 @@ func TestFailedSignInRecordsOnlyAnEmail(t *testing.T) {
 	}
 	if !strings.Contains(out, "nobody@example.com") {
 		t.Errorf("a real email's failed sign-in is not logged:\n%s", out)
+	}
+}
+
+// TestHeadOnReadOnlyRoutes: health checks, pages, assets and the metadata
+// answer HEAD like GET, without a body; routes that spend a budget or a
+// code guess stay GET only.
+func TestHeadOnReadOnlyRoutes(t *testing.T) {
+	ts := startServer(t)
+	for _, path := range []string{"/healthz", "/readyz", "/device", "/signin", "/assets/app.css", "/.well-known/oauth-authorization-server"} {
+		req, _ := http.NewRequest(http.MethodHead, ts.URL+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || n != 0 || resp.Header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("HEAD %s: %d, %d body bytes, X-Frame-Options %q; want 200, none, DENY", path, resp.StatusCode, n, resp.Header.Get("X-Frame-Options"))
+		}
+	}
+	for _, path := range []string{"/v1/oauth/device/lookup?user_code=BCDF-GHJK", "/v1/me"} {
+		if st, _, _ := ts.do(http.MethodHead, path, "", "", nil); st != http.StatusMethodNotAllowed {
+			t.Errorf("HEAD %s: %d, want 405", path, st)
+		}
 	}
 }

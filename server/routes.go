@@ -69,7 +69,7 @@ func (s *Server) routes() http.Handler {
 	// Ecosystem: discovery (RFC 8414), revocation (RFC 7009), introspection
 	// for registered resource servers (RFC 7662, Basic auth), and forward
 	// auth for reverse proxies (bearer, RFC 6750 answers).
-	s.handle(rt, "GET", pathMetadata, s.handleMetadata)
+	s.handleGetHead(rt, pathMetadata, s.handleMetadata)
 	s.handle(rt, "POST", pathRevoke, s.oauth(s.handleRevoke))
 	s.handle(rt, "POST", pathIntrospect, s.oauth(s.handleIntrospect))
 	s.handle(rt, "GET", "/v1/auth/verify", s.oauth(s.withBearer(s.handleVerify)))
@@ -77,19 +77,19 @@ func (s *Server) routes() http.Handler {
 
 	// Operations: liveness, readiness, Prometheus (unless --metrics-listen
 	// moves it to its own listener).
-	s.handle(rt, "GET", "/healthz", s.oauth(s.handleHealthz))
-	s.handle(rt, "GET", "/readyz", s.oauth(s.handleReadyz))
+	s.handleGetHead(rt, "/healthz", s.oauth(s.handleHealthz))
+	s.handleGetHead(rt, "/readyz", s.oauth(s.handleReadyz))
 	if s.cfg.MetricsListen == "" {
 		s.handle(rt, "GET", "/metrics", s.handleMetrics)
 	}
 
 	// Pages and their assets.
-	s.handle(rt, "GET", "/", s.handleRoot)
-	s.handle(rt, "GET", "/device", s.page("device"))
-	s.handle(rt, "GET", "/signin", s.page("signin"))
-	s.handle(rt, "GET", "/account/devices", s.page("devices"))
-	s.handle(rt, "GET", "/admin", s.page("admin"))
-	s.handle(rt, "GET", "/assets/*file", s.handleAsset)
+	s.handleGetHead(rt, "/", s.handleRoot)
+	s.handleGetHead(rt, "/device", s.page("device"))
+	s.handleGetHead(rt, "/signin", s.page("signin"))
+	s.handleGetHead(rt, "/account/devices", s.page("devices"))
+	s.handleGetHead(rt, "/admin", s.page("admin"))
+	s.handleGetHead(rt, "/assets/*file", s.handleAsset)
 	return s.requestIDs(s.secureHeaders(rt))
 }
 
@@ -100,6 +100,14 @@ func (s *Server) handle(rt *httprouter.Router, method, path string, h handler) {
 			s.writeError(w, r, err)
 		}
 	}))
+}
+
+// handleGetHead mounts a read-only route for GET and HEAD (health monitors
+// and link checkers send HEAD; net/http drops the body). Routes that spend
+// a budget or a code guess stay GET only.
+func (s *Server) handleGetHead(rt *httprouter.Router, path string, h handler) {
+	s.handle(rt, http.MethodGet, path, h)
+	s.handle(rt, http.MethodHead, path, h)
 }
 
 // oauth marks the answer uncacheable, as every OAuth and console answer is.
