@@ -180,7 +180,8 @@ func (a *adminService) ops() map[string]adminOp {
 		"client.add":  decodeOp(a.addClient),
 		"client.list": decodeOp(func(struct{}) (any, error) { return a.store.ListClients() }),
 		"client.remove": decodeOp(func(r ClientRequest) (any, error) {
-			return r, named(a.store.RemoveClient(r.ID, a.now()), "client "+r.ID)
+			res, err := a.store.RemoveClient(r.ID, "operator", a.now())
+			return res, named(err, "client "+r.ID)
 		}),
 		"audit": decodeOp(func(r AuditRequest) (any, error) { return a.store.Events(r.Since, r.Limit) }),
 		"check": decodeOp(func(struct{}) (any, error) { return map[string]bool{"ok": true}, a.store.Check() }),

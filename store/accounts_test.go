@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -203,12 +204,13 @@ func TestClients(t *testing.T) {
 	if all, err := s.ListClients(); err != nil || len(all) != 1 {
 		t.Errorf("ListClients = %+v, %v", all, err)
 	}
-	if err := s.RemoveClient("cli", t0.Add(time.Hour)); err != nil {
+	if _, err := s.RemoveClient("cli", "operator", t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.Client("cli")
 	wantErr(t, "Client after removal", err, ErrNotFound)
-	wantErr(t, "RemoveClient(unknown)", s.RemoveClient("cli", t0), ErrNotFound)
+	_, err = s.RemoveClient("cli", "operator", t0)
+	wantErr(t, "RemoveClient(unknown)", err, ErrNotFound)
 	for _, typ := range []string{"client.added", "client.removed"} {
 		if evs := eventsOfType(t, s, typ); len(evs) != 1 || evs[0].Client != "cli" {
 			t.Errorf("%s events = %+v", typ, evs)
@@ -249,5 +251,33 @@ func TestEvents(t *testing.T) {
 				t.Errorf("seqs %v, want %v", seqs, tc.wantSeq)
 			}
 		})
+	}
+}
+
+// Removing a client revokes its tokens and denies its approved codes in
+// the same transaction; other clients' tokens are untouched.
+func TestRemoveClientRevokesItsTokens(t *testing.T) {
+	s := mustOpen(t)
+	for _, id := range []string{"cli", "other-cli"} {
+		if err := s.PutClient(Client{ID: id, Name: id, CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone := mustIssue(t, s, bob, "cli", "laptop", "tok-cli", t0)
+	kept := mustIssue(t, s, bob, "other-cli", "laptop", "tok-other", t0)
+	approved := mustCreateCode(t, s, "BCDFGHJK", "cli", "desktop", t0)
+	mustResolve(t, s, "BCDFGHJK", true, bob, t0.Add(time.Second))
+	res, err := s.RemoveClient("cli", "operator", t0.Add(time.Minute))
+	if err != nil || !slices.Equal(res.Revoked, []string{"tok-cli"}) || res.DeniedCodes != 1 {
+		t.Fatalf("RemoveClient = %+v, %v; want tok-cli revoked and 1 denied code", res, err)
+	}
+	if _, err := s.TokenByHash(gone.Token.Hash); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the removed client's token still resolves: %v", err)
+	}
+	if _, err := s.TokenByHash(kept.Token.Hash); err != nil {
+		t.Errorf("another client's token: %v", err)
+	}
+	if got, _ := s.DeviceCodeByHash(approved.Hash); got.Status != StatusDenied {
+		t.Errorf("the removed client's approved code is %q, want denied", got.Status)
 	}
 }

@@ -45,10 +45,11 @@ func (s *Store) ListClients() ([]Client, error) {
 	return out, err
 }
 
-// RemoveClient unregisters a client. Its tokens stay valid until revoked
-// (revoke --client); new flows for it are refused.
-func (s *Store) RemoveClient(id string, now time.Time) error {
-	return s.write(func(tx *bolt.Tx) error {
+// RemoveClient unregisters a client and revokes its tokens: new flows for
+// it are refused, and its tokens and approved codes stop working at commit.
+func (s *Store) RemoveClient(id, actor string, now time.Time) (RevokeResult, error) {
+	var res RevokeResult
+	err := s.write(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketClients)
 		if b.Get([]byte(id)) == nil {
 			return ErrNotFound
@@ -56,6 +57,14 @@ func (s *Store) RemoveClient(id string, now time.Time) error {
 		if err := b.Delete([]byte(id)); err != nil {
 			return err
 		}
-		return appendEvent(tx, Event{At: now, Type: "client.removed", Client: id})
+		if err := appendEvent(tx, Event{At: now, Type: "client.removed", Actor: actor, Client: id}); err != nil {
+			return err
+		}
+		// A removed client's tokens and approved codes go with it, in the
+		// same transaction: nothing it was granted outlives it.
+		var err error
+		res, err = revokeIn(tx, RevokeFilter{Client: id, Reason: "client removed", Actor: actor, Now: now})
+		return err
 	})
+	return res, err
 }

@@ -178,40 +178,47 @@ type RevokeResult struct {
 func (s *Store) Revoke(f RevokeFilter) (RevokeResult, error) {
 	var res RevokeResult
 	err := s.write(func(tx *bolt.Tx) error {
-		res = RevokeResult{Revoked: []string{}}
-		rows, err := selectTokens(tx, f)
-		if err != nil {
-			return err
-		}
-		for _, t := range rows {
-			if !t.RevokedAt.IsZero() {
-				res.AlreadyRevoked++
-				continue
-			}
-			if err := retire(tx, t, f.Now, f.Reason, f.Actor); err != nil {
-				return err
-			}
-			res.Revoked = append(res.Revoked, t.ID)
-		}
-		match := func(dc DeviceCode) bool { return f.matches(dc.Subject.Email, dc.Subject.Issuer, dc.ClientID) }
-		if f.TokenID != "" || !f.Hash.IsZero() {
-			// One token: an approved, unpolled code for the same device
-			// would mint it again (rotation keeps the key), so it is
-			// denied too: a token revoked between approval and poll is
-			// never handed out. Revoking an already dead row changes
-			// nothing, so a repeated revoke cannot deny a fresh login.
-			if len(res.Revoked) == 0 {
-				return nil
-			}
-			t := rows[0]
-			key := string(activeKey(t.SubjectEmail, t.SubjectIssuer, t.ClientID, t.DeviceLabel))
-			match = func(dc DeviceCode) bool {
-				return string(activeKey(dc.Subject.Email, dc.Subject.Issuer, dc.ClientID, dc.DeviceLabel)) == key
-			}
-		}
-		res.DeniedCodes, err = denyApprovedCodes(tx, match)
+		var err error
+		res, err = revokeIn(tx, f)
 		return err
 	})
+	return res, err
+}
+
+// revokeIn is Revoke inside the caller's transaction.
+func revokeIn(tx *bolt.Tx, f RevokeFilter) (RevokeResult, error) {
+	res := RevokeResult{Revoked: []string{}}
+	rows, err := selectTokens(tx, f)
+	if err != nil {
+		return res, err
+	}
+	for _, t := range rows {
+		if !t.RevokedAt.IsZero() {
+			res.AlreadyRevoked++
+			continue
+		}
+		if err := retire(tx, t, f.Now, f.Reason, f.Actor); err != nil {
+			return res, err
+		}
+		res.Revoked = append(res.Revoked, t.ID)
+	}
+	match := func(dc DeviceCode) bool { return f.matches(dc.Subject.Email, dc.Subject.Issuer, dc.ClientID) }
+	if f.TokenID != "" || !f.Hash.IsZero() {
+		// One token: an approved, unpolled code for the same device
+		// would mint it again (rotation keeps the key), so it is
+		// denied too: a token revoked between approval and poll is
+		// never handed out. Revoking an already dead row changes
+		// nothing, so a repeated revoke cannot deny a fresh login.
+		if len(res.Revoked) == 0 {
+			return res, nil
+		}
+		t := rows[0]
+		key := string(activeKey(t.SubjectEmail, t.SubjectIssuer, t.ClientID, t.DeviceLabel))
+		match = func(dc DeviceCode) bool {
+			return string(activeKey(dc.Subject.Email, dc.Subject.Issuer, dc.ClientID, dc.DeviceLabel)) == key
+		}
+	}
+	res.DeniedCodes, err = denyApprovedCodes(tx, match)
 	return res, err
 }
 

@@ -132,10 +132,12 @@ func ClientRemove(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return cli.Exit("usage: gatehouse client remove ID", ExitUsage)
 	}
-	if err := call(c, "client.remove", server.ClientRequest{ID: c.Args().First()}, nil); err != nil {
+	var res store.RevokeResult
+	if err := call(c, "client.remove", server.ClientRequest{ID: c.Args().First()}, &res); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "removed client %s\n", c.Args().First())
+	fmt.Fprintf(c.App.Writer, "removed client %s; revoked %d of its tokens, denied %d approved codes\n",
+		c.Args().First(), len(res.Revoked), res.DeniedCodes)
 	return nil
 }
 
