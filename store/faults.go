@@ -154,9 +154,11 @@ func currentMeta(r io.ReaderAt, size int64) (metaPage, error) {
 
 // check compares the meta page with the file it came from.
 func (m metaPage) check(path string, size int64) error {
-	if need := int64(m.pgid) * m.pageSize; size < need {
-		return fmt.Errorf("%w: %s is truncated: it is %d bytes but its header says %d. It was cut short (an interrupted copy or restore?); restore it from a backup. Gatehouse has not changed it",
-			ErrCorrupt, path, size, need)
+	// Compare in pages, not bytes: pgid × pageSize from a damaged header
+	// can overflow and wrap to a small "needed" size.
+	if pages := uint64(size / m.pageSize); m.pgid > pages {
+		return fmt.Errorf("%w: %s is truncated: it is %d bytes but its header says %d pages of %d bytes. It was cut short (an interrupted copy or restore?); restore it from a backup. Gatehouse has not changed it",
+			ErrCorrupt, path, size, m.pgid, m.pageSize)
 	}
 	if m.root >= m.pgid || m.freelist != noFreelist && m.freelist >= m.pgid {
 		return fmt.Errorf("%w: %s is damaged: its header points past the end of the data; restore it from a backup. Gatehouse has not changed it",
