@@ -13,8 +13,39 @@ func TestServeRefusesNegativePruneWindows(t *testing.T) {
 	} {
 		dir := t.TempDir()
 		out, code := gatehouse(t, "", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", tc.flag, tc.value)
-		if code == 0 || !strings.Contains(out, tc.flag+" must not be negative") {
-			t.Errorf("serve %s %s: exit %d, %q; want a failure naming the flag", tc.flag, tc.value, code, out)
+		if code != 2 || !strings.Contains(out, tc.flag+" must not be negative") {
+			t.Errorf("serve %s %s: exit %d, %q; want exit 2 naming the flag", tc.flag, tc.value, code, out)
 		}
+	}
+}
+
+// TestServeBadValuesAreUsageErrors: a bad flag value exits 2, as the
+// README's exit codes say, naming only the flag that was given.
+func TestServeBadValuesAreUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		want    string
+		mustNot string
+	}{
+		{[]string{"--poll-interval", "0s"}, "--poll-interval 0s must be between", ""},
+		{[]string{"--device-code-ttl", "10s"}, "--device-code-ttl 10s must be between", ""},
+		{[]string{"--public-url", "ftp://x"}, `--public-url "ftp://x" must be an absolute http(s) URL`, ""},
+		{[]string{"--token-ttl-days", "0"}, "--token-ttl-days 0 must be between 1 and 365", "external"},
+		{[]string{"--log-format", "xml"}, "gatehouse: --log-format must be text or json", ""},
+	} {
+		dir := t.TempDir()
+		out, code := gatehouse(t, "", append([]string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0"}, tc.args...)...)
+		if code != 2 || !strings.Contains(out, tc.want) || tc.mustNot != "" && strings.Contains(out, tc.mustNot) {
+			t.Errorf("serve %v: exit %d, %q; want exit 2 saying %q (and not %q)", tc.args, code, out, tc.want, tc.mustNot)
+		}
+	}
+}
+
+// TestCheckOfAMissingFileIsNotFound: `check --file` on a path that does not
+// exist exits 3 (not found), not 1 (a file that failed its check).
+func TestCheckOfAMissingFileIsNotFound(t *testing.T) {
+	out, code := gatehouse(t, "", "check", "--file", t.TempDir()+"/no-such.db")
+	if code != 3 || !strings.Contains(out, "no such file") {
+		t.Errorf("check --file missing: exit %d, %q; want 3", code, out)
 	}
 }

@@ -2,8 +2,10 @@ package commands
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -256,7 +258,11 @@ func Audit(c *cli.Context) error {
 func Check(c *cli.Context) error {
 	if f := c.String("file"); f != "" {
 		if err := store.CheckFile(f); err != nil {
-			return cli.Exit("gatehouse: check failed: "+err.Error(), ExitFailure)
+			code := ExitFailure
+			if errors.Is(err, fs.ErrNotExist) {
+				code = ExitNotFound
+			}
+			return cli.Exit("gatehouse: check failed: "+err.Error(), code)
 		}
 		fmt.Fprintf(c.App.Writer, "%s: ok\n", f)
 		return nil

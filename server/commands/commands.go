@@ -34,7 +34,7 @@ const (
 func Serve(c *cli.Context) error {
 	logger, err := newLogger(c.String("log-format"), c.App.ErrWriter)
 	if err != nil {
-		return cli.Exit(err.Error(), ExitUsage)
+		return cli.Exit("gatehouse: "+err.Error(), ExitUsage)
 	}
 	cfg := server.Config{
 		Listen: c.String("listen"), DataDir: c.String("data-dir"), PublicURL: c.String("public-url"),
@@ -44,8 +44,13 @@ func Serve(c *cli.Context) error {
 		PruneEvery: c.Duration("prune-every"), AdminEmail: c.String("admin-email"),
 		SecretKey: os.Getenv("GATEHOUSE_SECRET_KEY"), Logger: logger, Out: c.App.Writer,
 	}
-	if cfg.ExternalTTLDays == 0 {
+	if !c.IsSet("external-token-ttl-days") {
+		// It follows --token-ttl-days; when that is out of range, start-up
+		// fails on it alone, not on a flag nobody gave.
 		cfg.ExternalTTLDays = cfg.TokenTTLDays
+		if cfg.TokenTTLDays < 1 || cfg.TokenTTLDays > 365 {
+			cfg.ExternalTTLDays = server.DefaultTokenTTLDays
+		}
 	}
 	if err := networkConfig(c, &cfg); err != nil {
 		return cli.Exit("gatehouse: "+err.Error(), ExitUsage)
@@ -57,7 +62,11 @@ func Serve(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := server.Run(ctx, cfg); err != nil {
-		return cli.Exit("gatehouse: "+err.Error(), ExitFailure)
+		code := ExitFailure
+		if errors.Is(err, server.ErrConfig) {
+			code = ExitUsage // a bad flag or environment value
+		}
+		return cli.Exit("gatehouse: "+err.Error(), code)
 	}
 	return nil
 }
