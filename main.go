@@ -7,6 +7,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -26,10 +27,39 @@ func main() {
 	}
 }
 
+// version names the build: the module version and, for a build from a
+// checkout, the commit it was built from (and "+dirty" for local changes).
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev != "" {
+		v += " (commit " + rev + dirty + ")"
+	}
+	return v
+}
+
 func app() *cli.App {
 	a := &cli.App{
 		Name:            "gatehouse",
 		Usage:           "on-prem OAuth 2.0 device authorization server",
+		Version:         version(),
 		ExitErrHandler:  exitErrHandler,
 		OnUsageError:    usageError,
 		CommandNotFound: commandNotFound,

@@ -49,3 +49,11 @@ func TestCheckOfAMissingFileIsNotFound(t *testing.T) {
 		t.Errorf("check --file missing: exit %d, %q; want 3", code, out)
 	}
 }
+
+// TestVersion: operators can tell binaries apart before an upgrade.
+func TestVersion(t *testing.T) {
+	out, code := gatehouse(t, "", "--version")
+	if code != 0 || !strings.HasPrefix(out, "gatehouse version ") {
+		t.Errorf("--version: exit %d, %q", code, out)
+	}
+}
