@@ -153,7 +153,7 @@ func (c *Config) checkPublicURL() error {
 		return nil
 	}
 	u, err := url.Parse(c.PublicURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("%w: --public-url %q must be an absolute http(s) URL without query", ErrConfig, c.PublicURL)
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
