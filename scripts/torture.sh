@@ -4,7 +4,7 @@
 #   scripts/torture.sh 2000         # more kills
 #   GATEHOUSE_TORTURE_SEED=123 scripts/torture.sh 50   # replay a failing run's choices
 #   CONTENTION_RUNS=0 scripts/torture.sh                # kills only
-# Stage 1 is TestCrashTorture (torture_test.go): the real binary under a mixed
+# Stage 1 is TestCrashTorture (server/e2e/torture_test.go): the real binary under a mixed
 # load (codes, approvals, denials, polls, bearer checks, revocations over HTTP
 # and the CLI, prune and backup through the admin socket), SIGKILLed at random
 # moments and restarted on the same file; after every restart it asserts that
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 cycles=${1:-${GATEHOUSE_TORTURE_CYCLES:-500}}
 runs=${CONTENTION_RUNS:-20}
 echo "== crash torture: $cycles kill cycles"
-GATEHOUSE_TORTURE_CYCLES=$cycles go test -run '^TestCrashTorture$' -count=1 -timeout 0 -v . | grep --line-buffered -v '^=== RUN'
+GATEHOUSE_TORTURE_CYCLES=$cycles go test -run '^TestCrashTorture$' -count=1 -timeout 0 -v ./server/e2e/ | grep --line-buffered -v '^=== RUN'
 if [ "$runs" -gt 0 ]; then
   echo "== exactly-once under contention, -race, $runs runs"
   go test -race -run '^TestExactlyOnceUnderContention$' -count="$runs" -timeout 0 ./server/

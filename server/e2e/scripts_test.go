@@ -1,7 +1,8 @@
-package main
+package e2e
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -10,7 +11,7 @@ import (
 // being lost in an edit. (systemd-analyze verify needs systemd, which CI
 // containers lack; this checks the lines themselves.)
 func TestSystemdUnitIsHardened(t *testing.T) {
-	raw, err := os.ReadFile("scripts/gatehouse.service")
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "gatehouse.service"))
 	if err != nil {
 		t.Fatal(err)
 	}

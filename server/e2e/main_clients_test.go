@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -174,7 +174,7 @@ func TestOAuth2ClientFromDiscoveryOnly(t *testing.T) {
 // user code.
 func TestOpenIDClientDeviceFlow(t *testing.T) {
 	node := needTool(t, "node")
-	dir := filepath.Join("scripts", "oidc-client")
+	dir := filepath.Join(repoRoot, "scripts", "oidc-client")
 	npmCI(t, dir)
 	srv := serveBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -266,7 +266,7 @@ func npmCI(t *testing.T, dir string) {
 func TestCurlWalkthrough(t *testing.T) {
 	needTool(t, "curl")
 	srv := serveBinary(t)
-	cmd := exec.Command("bash", filepath.Join("scripts", "curl-walkthrough.sh"))
+	cmd := exec.Command("bash", filepath.Join(repoRoot, "scripts", "curl-walkthrough.sh"))
 	cmd.Env = append(os.Environ(), "GATEHOUSE_URL="+srv.base, "GATEHOUSE_EMAIL="+srv.admin, "GATEHOUSE_PASSWORD="+srv.adminPW)
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "walk-through complete") {
