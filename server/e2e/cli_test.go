@@ -197,7 +197,7 @@ func TestCLILoginWhoamiLogout(t *testing.T) {
 	base := s.URL()
 	cfgDir := t.TempDir()
 	cmd := exec.Command(binary, "login", "--server", base, "--config-dir", cfgDir, "--device-label", "ci")
-	var out bytes.Buffer
+	var out syncBuffer // written by exec's copying goroutine while we read it
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -226,7 +226,7 @@ func TestCLILoginWhoamiLogout(t *testing.T) {
 }
 
 // waitForCode reads the user code the login command prints.
-func waitForCode(t *testing.T, out *bytes.Buffer) string {
+func waitForCode(t *testing.T, out *syncBuffer) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
