@@ -43,15 +43,23 @@ func TestGlobalGuessBudgetStopsADistributedGuesser(t *testing.T) {
 }
 
 // TestOnlyPossibleHitsSpendTheGlobalBudget: malformed codes (they cannot
-// match anything) and codes that exist but are already approved (no guess)
-// are failures for the caller's own budget only; they leave the shared
+// match anything), codes that exist but are already approved, and codes
+// whose token was handed out (a reloaded link; no guess) are failures for
+// the caller's own budget only; they leave the shared
 // budget whole, so typos and stale links cannot lock everyone out. The
 // well-formed wrong codes after them still get exactly the burst.
 func TestOnlyPossibleHitsSpendTheGlobalBudget(t *testing.T) {
 	ts := startServer(t, limitsWith(func(l *server.Limits) { l.GuessIP.Disabled = true }),
 		func(c *server.Config) { c.TrustedProxies = mustPrefixes(t, "127.0.0.0/8") })
+	b := ts.signIn(testEmail, testPassword)
 	_, approved := ts.startFlow("done")
-	ts.signIn(testEmail, testPassword).approve(approved)
+	b.approve(approved)
+	usedDevice, used := ts.startFlow("used") // its token is handed out: the code is gone
+	b.approve(used)
+	ts.clock.Advance(6 * time.Second)
+	if st, body := ts.poll(usedDevice); st != 200 {
+		t.Fatalf("poll: %d %v", st, body)
+	}
 	_, uc := ts.startFlow("laptop")
 	burst := server.GuessBudget(server.DefaultMaxPendingCodes, 15*time.Minute).Burst
 	from := func(i int) map[string]string {
@@ -63,6 +71,9 @@ func TestOnlyPossibleHitsSpendTheGlobalBudget(t *testing.T) {
 		}
 		if st, _, body := ts.do("GET", "/v1/oauth/device/lookup?user_code="+approved, "", "", from(i)); st != 404 {
 			t.Fatalf("approved code, lookup %d: %d %v, want 404", i, st, body)
+		}
+		if st, _, body := ts.do("GET", "/v1/oauth/device/lookup?user_code="+used, "", "", from(i)); st != 404 {
+			t.Fatalf("spent code, lookup %d: %d %v, want 404", i, st, body)
 		}
 	}
 	if st, _, body := ts.do("GET", "/v1/oauth/device/lookup?user_code="+uc, "", "", from(0)); st != 200 {

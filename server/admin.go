@@ -302,6 +302,14 @@ func (a *adminService) addUser(r UserRequest) (any, error) {
 	if r.Role != "member" && r.Role != "admin" {
 		return nil, invalid("role must be member or admin")
 	}
+	if !validDisplayName(r.Name) {
+		return nil, invalid("name %q: use at most 100 printable characters", r.Name)
+	}
+	for _, w := range r.Workspaces {
+		if w == "" || !validDisplayName(w) {
+			return nil, invalid("workspace %q: use 1 to 100 printable characters", w)
+		}
+	}
 	if len(r.Workspaces) == 0 {
 		r.Workspaces = []string{"default"}
 	}
@@ -333,8 +341,19 @@ func (a *adminService) addClient(r ClientRequest) (any, error) {
 	if r.Name == "" {
 		r.Name = r.ID
 	}
+	if !validDisplayName(r.Name) {
+		return nil, invalid("client name %q: use at most 100 printable characters (it is shown on the approval page)", r.Name)
+	}
 	c := store.Client{ID: r.ID, Name: r.Name, CreatedAt: a.now()}
 	return c, named(a.store.PutClient(c), "client "+r.ID)
+}
+
+// validDisplayName admits names people read (on the approval page, in CLI
+// tables): valid UTF-8, at most 100 characters, nothing a terminal or a
+// bidi renderer would act on.
+func validDisplayName(n string) bool {
+	return utf8.ValidString(n) && utf8.RuneCountInString(n) <= 100 &&
+		!strings.ContainsFunc(n, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' })
 }
 
 func validClientID(id string) bool {

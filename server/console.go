@@ -260,7 +260,7 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, sc sessionCtx, 
 	dc, err := s.store.ResolveDeviceCode(store.Resolution{UserCode: code, Approve: approve, Subject: subj, IP: s.clientIP(r), Now: s.now()})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		s.chargeGuess(r)
+		s.chargeUnknown(r, code)
 		return errCodeGone
 	case errors.Is(err, store.ErrAlreadyResolved):
 		return errResolved

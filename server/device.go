@@ -275,6 +275,7 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request, h tokens.Hash, dc 
 		return pollError(err)
 	}
 	s.pacer.forget(h)
+	s.spent.add(dc.UserCode, dc.ExpiresAt, s.now())
 	s.metrics.tokenIssued(iss.Rotated)
 	s.log.Info("token issued", slog.String("token_id", iss.Token.ID), slog.String("hash", th.Short()),
 		slog.String("client_id", dc.ClientID), slog.Bool("rotated", iss.Rotated))
@@ -330,10 +331,10 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request, _ httprout
 	dc, err := s.store.DeviceCodeByUserCode(code)
 	now := s.now()
 	if errors.Is(err, store.ErrNotFound) || err == nil && (dc.Expired(now) || dc.Status != store.StatusPending) {
-		if err == nil && !dc.Expired(now) {
-			s.chargeMiss(r) // approved or denied: it exists, so it was no guess
+		if err == nil {
+			s.chargeMiss(r) // decided or expired: it exists, so it was no guess
 		} else {
-			s.chargeGuess(r)
+			s.chargeUnknown(r, code)
 		}
 		writeJSON(w, http.StatusNotFound, map[string]any{"valid": false, "error": "expired_or_unknown",
 			"error_description": "the code is invalid or has expired"})

@@ -207,8 +207,18 @@ func (s *Server) chargeGuess(r *http.Request) {
 	s.charge(s.cfg.Limits.GuessGlobal)
 }
 
+// chargeUnknown charges a well-formed code that matched no stored code: a
+// guess, unless its token was handed out recently (a reloaded link).
+func (s *Server) chargeUnknown(r *http.Request, code string) {
+	if s.spent.has(code, s.now()) {
+		s.chargeMiss(r)
+		return
+	}
+	s.chargeGuess(r)
+}
+
 // chargeMiss counts a failure that could not have been a hit (a malformed
-// code, or one that exists but is already approved or denied) against the
+// code, one that exists but is decided or expired, or one already spent) against the
 // caller's own budget only, so typos and stale links do not drain the one
 // budget everybody shares.
 func (s *Server) chargeMiss(r *http.Request) { s.charge(s.cfg.Limits.GuessIP, s.ipKey(r)) }

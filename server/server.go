@@ -31,6 +31,7 @@ type Server struct {
 	pacer *pacer
 	usage *usage
 	holds *holds
+	spent *spentCodes // user codes already consumed, for the guess budget
 
 	metrics    *metrics // Prometheus registry and counters (metrics.go)
 	metricsSrv *http.Server
@@ -57,7 +58,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, stop: make(chan struct{}),
 		limiter: ratelimit.New(ratelimit.Config{Now: cfg.Now}), ips: clientip.Resolver{Trusted: cfg.TrustedProxies},
-		holds: newHolds(cfg.MaxHeldPolls)}
+		holds: newHolds(cfg.MaxHeldPolls), spent: newSpentCodes(maxSpentCodes)}
 	s.metrics = newMetrics(s)
 	if err := s.open(); err != nil {
 		return nil, err

@@ -114,10 +114,10 @@ func (s *Server) initiateCode(r *http.Request) (store.DeviceCode, error) {
 	}
 	dc, err := s.pendingCode(code)
 	switch {
-	case errors.Is(err, errCodeGone):
-		s.chargeGuess(r)
-	case errors.Is(err, errResolved):
-		s.chargeMiss(r)
+	case errors.Is(err, errCodeGone) && dc.UserCode == "":
+		s.chargeUnknown(r, code)
+	case errors.Is(err, errCodeGone), errors.Is(err, errResolved):
+		s.chargeMiss(r) // it exists (expired or decided), so it was no guess
 	}
 	return dc, err
 }

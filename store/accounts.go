@@ -173,7 +173,7 @@ type AccountUpdate struct {
 // UpdateAccount applies u. Disabling an account also revokes its live
 // tokens and denies its approved codes in the same transaction; its
 // sessions are checked against Disabled on every use. Enabling it again
-// restores no token.
+// restores no token. A new password deletes the account's sessions.
 func (s *Store) UpdateAccount(u AccountUpdate) (Account, error) {
 	var a Account
 	err := s.write(func(tx *bolt.Tx) error {
@@ -200,12 +200,42 @@ func (s *Store) UpdateAccount(u AccountUpdate) (Account, error) {
 		if err := appendEvent(tx, Event{At: u.Now, Type: "account.updated", Actor: u.Actor, Subject: a.Email, Detail: detail}); err != nil {
 			return err
 		}
+		if u.PasswordHash != "" {
+			// A new password ends every browser session signed in with the
+			// old one (a reset after a leak must lock the holder out of the
+			// approval page); tokens already issued stay until revoked.
+			if err := deleteSessionsOf(tx, a.ID); err != nil {
+				return err
+			}
+		}
 		if u.Disable != nil && *u.Disable {
 			return revokeAccountTokens(tx, a, u.Now, u.Actor)
 		}
 		return nil
 	})
 	return a, err
+}
+
+// deleteSessionsOf deletes every sign-in session of one account.
+func deleteSessionsOf(tx *bolt.Tx, accountID string) error {
+	b := tx.Bucket(bucketSessions)
+	var keys [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		var sess Session
+		if err := decodeInto(v, &sess); err != nil {
+			return err
+		}
+		if sess.AccountID == accountID {
+			keys = append(keys, clone(k))
+		}
+		return nil
+	})
+	for _, k := range keys {
+		if err == nil {
+			err = b.Delete(k)
+		}
+	}
+	return err
 }
 
 // revokeAccountTokens ends everything a disabled account holds: its live

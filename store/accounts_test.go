@@ -267,9 +267,17 @@ func TestRemoveClientRevokesItsTokens(t *testing.T) {
 	kept := mustIssue(t, s, bob, "other-cli", "laptop", "tok-other", t0)
 	approved := mustCreateCode(t, s, "BCDFGHJK", "cli", "desktop", t0)
 	mustResolve(t, s, "BCDFGHJK", true, bob, t0.Add(time.Second))
+	pending := mustCreateCode(t, s, "MNPQRSTV", "cli", "phone", t0)
+	otherPending := mustCreateCode(t, s, "WXZBCDFG", "other-cli", "phone", t0)
 	res, err := s.RemoveClient("cli", "operator", t0.Add(time.Minute))
-	if err != nil || !slices.Equal(res.Revoked, []string{"tok-cli"}) || res.DeniedCodes != 1 {
-		t.Fatalf("RemoveClient = %+v, %v; want tok-cli revoked and 1 denied code", res, err)
+	if err != nil || !slices.Equal(res.Revoked, []string{"tok-cli"}) || res.DeniedCodes != 2 {
+		t.Fatalf("RemoveClient = %+v, %v; want tok-cli revoked and 2 denied codes", res, err)
+	}
+	if got, _ := s.DeviceCodeByHash(pending.Hash); got.Status != StatusDenied {
+		t.Errorf("the removed client's pending code is %q, want denied", got.Status)
+	}
+	if got, _ := s.DeviceCodeByHash(otherPending.Hash); got.Status != StatusPending {
+		t.Errorf("another client's pending code is %q, want pending", got.Status)
 	}
 	if _, err := s.TokenByHash(gone.Token.Hash); !errors.Is(err, ErrNotFound) {
 		t.Errorf("the removed client's token still resolves: %v", err)
@@ -279,5 +287,30 @@ func TestRemoveClientRevokesItsTokens(t *testing.T) {
 	}
 	if got, _ := s.DeviceCodeByHash(approved.Hash); got.Status != StatusDenied {
 		t.Errorf("the removed client's approved code is %q, want denied", got.Status)
+	}
+}
+
+// A new password signs the account out everywhere: its sessions are gone
+// in the same transaction; other accounts' sessions stay.
+func TestNewPasswordEndsTheAccountsSessions(t *testing.T) {
+	s := mustOpen(t)
+	mustAccount(t, s, "acc-1", "ada@example.com")
+	mustAccount(t, s, "acc-2", "bob@example.com")
+	exp := t0.Add(time.Hour)
+	for _, c := range []struct{ cookie, account string }{{"ada-1", "acc-1"}, {"ada-2", "acc-1"}, {"bob-1", "acc-2"}} {
+		if err := s.CreateSession(tokens.HashOf(c.cookie), Session{AccountID: c.account, CreatedAt: t0, ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.UpdateAccount(AccountUpdate{Email: "ada@example.com", PasswordHash: "new-hash", Now: t0, Actor: "operator"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"ada-1", "ada-2"} {
+		if _, _, err := s.SessionAccount(tokens.HashOf(c), t0); !errors.Is(err, ErrNotFound) {
+			t.Errorf("session %s after a password change: %v, want ErrNotFound", c, err)
+		}
+	}
+	if _, _, err := s.SessionAccount(tokens.HashOf("bob-1"), t0); err != nil {
+		t.Errorf("another account's session: %v", err)
 	}
 }

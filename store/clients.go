@@ -46,7 +46,8 @@ func (s *Store) ListClients() ([]Client, error) {
 }
 
 // RemoveClient unregisters a client and revokes its tokens: new flows for
-// it are refused, and its tokens and approved codes stop working at commit.
+// it are refused, and its tokens stop working and its pending and approved
+// codes are denied at commit.
 func (s *Store) RemoveClient(id, actor string, now time.Time) (RevokeResult, error) {
 	var res RevokeResult
 	err := s.write(func(tx *bolt.Tx) error {
@@ -64,6 +65,13 @@ func (s *Store) RemoveClient(id, actor string, now time.Time) (RevokeResult, err
 		// same transaction: nothing it was granted outlives it.
 		var err error
 		res, err = revokeIn(tx, RevokeFilter{Client: id, Reason: "client removed", Actor: actor, Now: now})
+		if err != nil {
+			return err
+		}
+		// Codes still waiting for a person go too: approving one later
+		// (and re-adding the client id) must not mint a token.
+		n, err := denyCodes(tx, func(dc DeviceCode) bool { return dc.Status == StatusPending && dc.ClientID == id })
+		res.DeniedCodes += n
 		return err
 	})
 	return res, err

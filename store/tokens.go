@@ -265,6 +265,12 @@ func (f RevokeFilter) matches(email, issuer, client string) bool {
 
 // denyApprovedCodes turns approved, unconsumed codes that match to denied, so the next poll answers access_denied instead of minting.
 func denyApprovedCodes(tx *bolt.Tx, match func(DeviceCode) bool) (int, error) {
+	return denyCodes(tx, func(dc DeviceCode) bool { return dc.Status == StatusApproved && dc.Subject != nil && match(dc) })
+}
+
+// denyCodes turns every device code pick selects to denied: its poll then
+// answers access_denied and it can no longer be approved.
+func denyCodes(tx *bolt.Tx, pick func(DeviceCode) bool) (int, error) {
 	codes := tx.Bucket(bucketDeviceCodes)
 	var hit []DeviceCode
 	err := codes.ForEach(func(k, v []byte) error {
@@ -272,7 +278,7 @@ func denyApprovedCodes(tx *bolt.Tx, match func(DeviceCode) bool) (int, error) {
 		if err := decodeInto(v, &dc); err != nil {
 			return err
 		}
-		if dc.Status == StatusApproved && dc.Subject != nil && match(dc) {
+		if pick(dc) {
 			copy(dc.Hash[:], k)
 			hit = append(hit, dc)
 		}

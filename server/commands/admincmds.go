@@ -239,6 +239,9 @@ func Backup(c *cli.Context) error {
 
 // Audit prints recent audit events.
 func Audit(c *cli.Context) error {
+	if c.Duration("since") < 0 || c.Int("limit") < 0 {
+		return cli.Exit(fmt.Sprintf("gatehouse: --since %v and --limit %d must not be negative", c.Duration("since"), c.Int("limit")), ExitUsage)
+	}
 	var evs []store.Event
 	if err := call(c, "audit", server.AuditRequest{Since: since(c), Limit: c.Int("limit")}, &evs); err != nil {
 		return err
@@ -286,6 +289,12 @@ func Compact(c *cli.Context) error {
 		return exitFor(err)
 	}
 	before, after, err := store.Compact(c.String("data-dir"))
+	if errors.Is(err, store.ErrInUse) {
+		// Compaction rewrites the whole file, so it cannot go through the
+		// running server the way the other admin commands do.
+		return cli.Exit("gatehouse: compact works offline only: "+filepath.Join(c.String("data-dir"), store.FileName)+
+			" is held by a running gatehouse serve; stop it, compact, and start it again", ExitFailure)
+	}
 	if err != nil {
 		return cli.Exit("gatehouse: "+err.Error(), ExitFailure)
 	}

@@ -526,6 +526,8 @@ func TestCLIUsageErrorsExit2(t *testing.T) {
 		{[]string{"prune", "--retention", "-1h", "--data-dir", dir}, "--retention -1h0m0s: must not be negative"},
 		{[]string{"prune", "--audit-retention", "-1s", "--data-dir", dir}, "--audit-retention -1s: must not be negative"},
 		{[]string{"audit", "--since", "soon"}, "see gatehouse audit --help"},
+		{[]string{"audit", "--since", "-1h", "--data-dir", dir}, "must not be negative"},
+		{[]string{"audit", "--limit", "-1", "--data-dir", dir}, "must not be negative"},
 		{[]string{"login", "--server", "127.0.0.1:8080"}, "--server must be a URL such as http://127.0.0.1:8080"},
 	} {
 		if o, c := gatehouse(t, "", tc.args...); c != 2 || !strings.Contains(o, tc.want) {

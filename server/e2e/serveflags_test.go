@@ -57,3 +57,25 @@ func TestVersion(t *testing.T) {
 		t.Errorf("--version: exit %d, %q", code, out)
 	}
 }
+
+// TestNamesPeopleReadArePrintable: a client name (shown on the approval
+// page) or an account name with terminal control or bidi characters is a
+// usage error, and nothing is created.
+func TestNamesPeopleReadArePrintable(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"client", "add", "evil", "--name", "A\x1b[2JB\a", "--data-dir", dir},
+		{"client", "add", "evil2", "--name", "Deploy\u202egnp.exe", "--data-dir", dir},
+		{"user", "add", "--email", "eve@example.com", "--name", "Eve\nforged", "--password-stdin", "--data-dir", dir},
+	} {
+		if out, code := gatehouse(t, "a long enough password\n", args...); code != 2 || !strings.Contains(out, "printable") {
+			t.Errorf("%q: exit %d, %q; want 2 naming printable characters", args, code, out)
+		}
+	}
+	if out, _ := gatehouse(t, "", "client", "list", "--data-dir", dir); strings.Contains(out, "evil") {
+		t.Errorf("a refused client was created: %s", out)
+	}
+	if out, code := gatehouse(t, "", "client", "add", "ok", "--name", "Zoë's CLI", "--data-dir", dir); code != 0 {
+		t.Errorf("a plain name was refused: %d %s", code, out)
+	}
+}
