@@ -133,7 +133,9 @@ type ClientRequest struct {
 	Name string `json:"name,omitempty"`
 }
 
-// PruneRequest is `prune [--dry-run]`.
+// PruneRequest is `prune [--dry-run]`. The windows are taken as given: 0
+// prunes dead rows at once (the CLI always sends its flags, whose defaults
+// are DefaultRetention and DefaultAuditRetention).
 type PruneRequest struct {
 	DryRun         bool          `json:"dry_run"`
 	Retention      time.Duration `json:"retention"`
@@ -270,12 +272,6 @@ func (a *adminService) listTokens(r TokenListRequest) (any, error) {
 func (a *adminService) prune(r PruneRequest) (any, error) {
 	if r.Retention < 0 || r.AuditRetention < 0 {
 		return nil, invalid("retention must not be negative")
-	}
-	if r.Retention == 0 { // not given
-		r.Retention = DefaultRetention
-	}
-	if r.AuditRetention == 0 {
-		r.AuditRetention = DefaultAuditRetention
 	}
 	return a.store.Prune(store.PrunePolicy{Now: a.now(), Retention: r.Retention, AuditRetention: r.AuditRetention,
 		DeviceCodeGrace: time.Hour, DryRun: r.DryRun})

@@ -67,12 +67,17 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ httproute
 	if err != nil {
 		s.charge(s.cfg.Limits.SignInIP, s.ipKey(r))
 		s.charge(s.cfg.Limits.SignInEmail, emailKey)
-		// What was typed as the email is recorded only when it is one: a
-		// password typed into the wrong field must not reach the log or
-		// the audit trail, nor control characters an operator's terminal.
-		ev := store.Event{At: s.now(), Type: "signin.failed", Subject: email, IP: s.clientIP(r)}
-		if !validEmail(email) {
-			ev.Subject, ev.Detail = "", "not an email address"
+		// What was typed as the email is recorded only when it names an
+		// account: a password typed into the wrong field (even one with an
+		// '@') must not reach the log or the audit trail, nor control
+		// characters an operator's terminal.
+		ev := store.Event{At: s.now(), Type: "signin.failed", Subject: a.Email, IP: s.clientIP(r)}
+		switch {
+		case a.ID != "":
+		case !validEmail(email):
+			ev.Detail = "not an email address"
+		default:
+			ev.Detail = "no such account"
 		}
 		s.store.RecordEvent(ev)
 		s.log.Warn("sign-in failed", slog.String("email", ev.Subject), slog.String("ip", ev.IP))
@@ -84,7 +89,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ httproute
 	}
 	h := tokens.HashOf(cookie)
 	now := s.now()
-	if err := s.store.CreateSession(h, store.Session{AccountID: a.ID, CreatedAt: now, ExpiresAt: now.Add(sessionTTL)}); err != nil {
+	err = s.store.SignIn(h, store.Session{AccountID: a.ID, CreatedAt: now, ExpiresAt: now.Add(sessionTTL)}, a.PasswordHash)
+	if errors.Is(err, store.ErrNotFound) {
+		return errBadCredentials // the password changed, or the account was disabled, while we checked
+	}
+	if err != nil {
 		return err
 	}
 	http.SetCookie(w, s.sessionCookie(r, cookie, int(sessionTTL/time.Second)))

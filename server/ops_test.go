@@ -294,17 +294,18 @@ func (b *browser) cookie() string {
 }
 
 // TestFailedSignInRecordsOnlyAnEmail: what was typed as the email reaches
-// the log and the audit trail only when it is an email address. A password
-// typed into the email field, or control characters aimed at an operator's
-// terminal, are recorded as "not an email address".
+// the log and the audit trail only when it names an account. A password
+// typed into the email field (with an '@' or without), or control
+// characters aimed at an operator's terminal, are recorded as "not an email
+// address" or "no such account".
 func TestFailedSignInRecordsOnlyAnEmail(t *testing.T) {
 	logs := &syncBuffer{}
 	ts := startServer(t, func(c *server.Config) { c.Logger = jsonLogger(logs) })
-	typed := []string{"MyS3cretPassw0rd!", `\u001b]0;pwned\u0007EVIL@example.com`, `a@b\nforged row`}
+	typed := []string{"MyS3cretPassw0rd!", `\u001b]0;pwned\u0007EVIL@example.com`, `a@b\nforged row`, "Summer@2024pwned"}
 	for _, e := range typed {
 		ts.signInFails(e, "wrong password entirely")
 	}
-	ts.signInFails("nobody@example.com", "wrong password entirely")
+	ts.signInFails(testEmail, "wrong password entirely")
 	evs, err := ts.Store().Events(time.Time{}, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -315,18 +316,18 @@ func TestFailedSignInRecordsOnlyAnEmail(t *testing.T) {
 			subjects = append(subjects, ev.Subject+"|"+ev.Detail)
 		}
 	}
-	want := []string{"nobody@example.com|", "|not an email address", "|not an email address", "|not an email address"}
+	want := []string{testEmail + "|", "|no such account", "|not an email address", "|not an email address", "|not an email address"}
 	if strings.Join(subjects, ",") != strings.Join(want, ",") {
 		t.Errorf("signin.failed events (newest first) = %q, want %q", subjects, want)
 	}
 	out := logs.String()
 	for _, s := range []string{"MyS3cretPassw0rd", "pwned", "forged row"} {
 		if strings.Contains(out, s) {
-			t.Errorf("the log carries %q from a non-email sign-in", s)
+			t.Errorf("the log carries %q from a sign-in that named no account", s)
 		}
 	}
-	if !strings.Contains(out, "nobody@example.com") {
-		t.Errorf("a real email's failed sign-in is not logged:\n%s", out)
+	if !strings.Contains(out, testEmail) {
+		t.Errorf("an account's failed sign-in is not logged:\n%s", out)
 	}
 }
 

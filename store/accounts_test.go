@@ -130,10 +130,10 @@ func TestSessionAccount(t *testing.T) {
 	mustAccount(t, s, "acc-2", "bob@example.com")
 	cookie := tokens.HashOf("cookie-1")
 	exp := t0.Add(12 * time.Hour)
-	if err := s.CreateSession(cookie, Session{AccountID: "acc-1", CreatedAt: t0, ExpiresAt: exp}); err != nil {
+	if err := s.putSession(cookie, Session{AccountID: "acc-1", CreatedAt: t0, ExpiresAt: exp}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateSession(tokens.HashOf("cookie-orphan"), Session{AccountID: "acc-gone", CreatedAt: t0, ExpiresAt: exp}); err != nil {
+	if err := s.putSession(tokens.HashOf("cookie-orphan"), Session{AccountID: "acc-gone", CreatedAt: t0, ExpiresAt: exp}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -298,7 +298,7 @@ func TestNewPasswordEndsTheAccountsSessions(t *testing.T) {
 	mustAccount(t, s, "acc-2", "bob@example.com")
 	exp := t0.Add(time.Hour)
 	for _, c := range []struct{ cookie, account string }{{"ada-1", "acc-1"}, {"ada-2", "acc-1"}, {"bob-1", "acc-2"}} {
-		if err := s.CreateSession(tokens.HashOf(c.cookie), Session{AccountID: c.account, CreatedAt: t0, ExpiresAt: exp}); err != nil {
+		if err := s.putSession(tokens.HashOf(c.cookie), Session{AccountID: c.account, CreatedAt: t0, ExpiresAt: exp}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -312,5 +312,33 @@ func TestNewPasswordEndsTheAccountsSessions(t *testing.T) {
 	}
 	if _, _, err := s.SessionAccount(tokens.HashOf("bob-1"), t0); err != nil {
 		t.Errorf("another account's session: %v", err)
+	}
+}
+
+// SignIn writes the session only while the account still has the password
+// hash the caller checked and is enabled: a sign-in that checked the old
+// password while `passwd` or `disable` committed leaves no session.
+func TestSignInRefusesAStaleCheck(t *testing.T) {
+	s := mustOpen(t)
+	a := mustAccount(t, s, "acc-1", "ada@example.com")
+	sess := Session{AccountID: a.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := s.SignIn(tokens.HashOf("c1"), sess, a.PasswordHash); err != nil {
+		t.Fatalf("SignIn with the current hash: %v", err)
+	}
+	if _, err := s.UpdateAccount(AccountUpdate{Email: a.Email, PasswordHash: "$argon2id$new", Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SignIn(tokens.HashOf("c2"), sess, a.PasswordHash); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("SignIn checked against the old hash: %v, want ErrNotFound", err)
+	}
+	if _, _, err := s.SessionAccount(tokens.HashOf("c2"), t0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a session was left behind: %v", err)
+	}
+	disabled := true
+	if _, err := s.UpdateAccount(AccountUpdate{Email: a.Email, Disable: &disabled, Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SignIn(tokens.HashOf("c3"), sess, "$argon2id$new"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("SignIn to a disabled account: %v, want ErrNotFound", err)
 	}
 }

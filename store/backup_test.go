@@ -175,7 +175,7 @@ func TestStats(t *testing.T) {
 	mustAccount(t, s, alice.AccountID, alice.Email)
 	mustIssue(t, s, alice, "cli", "laptop", "tok-1", t0)
 	mustCreateCode(t, s, "BCDFGHJK", "cli", "desktop", t0)
-	if err := s.CreateSession(tokens.HashOf("c"), Session{AccountID: alice.AccountID, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+	if err := s.putSession(tokens.HashOf("c"), Session{AccountID: alice.AccountID, ExpiresAt: t0.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	st, err := s.Stats()

@@ -143,11 +143,17 @@ func currentMeta(r io.ReaderAt, size int64) (metaPage, error) {
 		return metaPage{}, fmt.Errorf("is truncated: it is %d bytes, shorter than its two %d-byte header pages", size, pageSize)
 	}
 	m1, ok1 := readMeta(r, pageSize)
+	m, ok := m0, ok0
+	if ok1 && (!ok0 || m1.txid > m0.txid) {
+		m, ok = m1, true
+	}
 	switch {
-	case ok0 && ok1 && m1.txid > m0.txid, !ok0 && ok1:
-		return m1, nil
-	case ok0:
-		return m0, nil
+	case ok && m.pageSize != pageSize:
+		// Both pages must agree on the page size the file was read with;
+		// a header that says otherwise (0, say) describes another file.
+		return metaPage{}, fmt.Errorf("is damaged: its current header says %d-byte pages, not %d", m.pageSize, pageSize)
+	case ok:
+		return m, nil
 	}
 	return metaPage{}, errors.New("is not a Gatehouse data file or is damaged: both bbolt header pages are invalid")
 }

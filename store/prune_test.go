@@ -224,7 +224,7 @@ func TestPruneOtherBuckets(t *testing.T) {
 	// Sessions: dead at their expiry.
 	sessions := map[string]time.Time{"s-expired": pruneNow.Add(-time.Hour), "s-at-expiry": pruneNow, "s-live": pruneNow.Add(time.Hour)}
 	for name, exp := range sessions {
-		if err := s.CreateSession(tokens.HashOf(name), Session{AccountID: "acc-1", CreatedAt: t0, ExpiresAt: exp}); err != nil {
+		if err := s.putSession(tokens.HashOf(name), Session{AccountID: "acc-1", CreatedAt: t0, ExpiresAt: exp}); err != nil {
 			t.Fatal(err)
 		}
 	}

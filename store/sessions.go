@@ -8,8 +8,26 @@ import (
 	"gatehouse/tokens"
 )
 
-// CreateSession stores a sign-in session under the hash of its cookie.
-func (s *Store) CreateSession(h tokens.Hash, sess Session) error {
+// SignIn stores a sign-in session under the hash of its cookie, if the
+// account is still enabled and still has passwordHash, the hash the caller
+// checked the password against: the check and the write are one decision,
+// so a sign-in racing a password change (or a disable) cannot leave a
+// session behind it. Otherwise ErrNotFound.
+func (s *Store) SignIn(h tokens.Hash, sess Session, passwordHash string) error {
+	return s.write(func(tx *bolt.Tx) error {
+		var a Account
+		if err := getJSON(tx.Bucket(bucketAccounts), []byte(sess.AccountID), &a); err != nil {
+			return err
+		}
+		if a.Disabled || a.PasswordHash != passwordHash {
+			return ErrNotFound
+		}
+		return putJSON(tx.Bucket(bucketSessions), h[:], sess)
+	})
+}
+
+// putSession stores a session without the account check (tests seed with it).
+func (s *Store) putSession(h tokens.Hash, sess Session) error {
 	return s.write(func(tx *bolt.Tx) error {
 		return putJSON(tx.Bucket(bucketSessions), h[:], sess)
 	})

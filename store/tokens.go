@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -207,12 +208,13 @@ func revokeIn(tx *bolt.Tx, f RevokeFilter) (RevokeResult, error) {
 		// One token: an approved, unpolled code for the same device
 		// would mint it again (rotation keeps the key), so it is
 		// denied too: a token revoked between approval and poll is
-		// never handed out. Revoking an already dead row changes
-		// nothing, so a repeated revoke cannot deny a fresh login.
-		if len(res.Revoked) == 0 {
+		// never handed out. Revoking a row that was already dead
+		// (revoked, or expired) denies nothing: the new login it would
+		// "mint again" is a fresh one, not a revival.
+		t := rows[0]
+		if len(res.Revoked) == 0 || !t.Live(f.Now) {
 			return res, nil
 		}
-		t := rows[0]
 		key := string(activeKey(t.SubjectEmail, t.SubjectIssuer, t.ClientID, t.DeviceLabel))
 		match = func(dc DeviceCode) bool {
 			return string(activeKey(dc.Subject.Email, dc.Subject.Issuer, dc.ClientID, dc.DeviceLabel)) == key
@@ -336,7 +338,11 @@ func listSubjectTokens(tx *bolt.Tx, f TokenFilter, out *[]Token) error {
 	c := tx.Bucket(bucketTokenActive).Cursor()
 	for k, id := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, id = c.Next() {
 		var t Token
-		if err := getToken(rows, id, &t); err != nil {
+		err := getToken(rows, id, &t)
+		if errors.Is(err, ErrNotFound) {
+			continue // an index entry without its row lists nothing
+		}
+		if err != nil {
 			return err
 		}
 		if f.keep(t) {

@@ -408,6 +408,23 @@ func TestRevokeAgainLeavesTheNextLoginAlone(t *testing.T) {
 	}
 }
 
+// Revoking a token that expired (not yet retired) denies no approved code
+// either: the device's new login is not a revival of the dead token.
+func TestRevokeOfAnExpiredTokenLeavesTheNextLoginAlone(t *testing.T) {
+	s := mustOpen(t)
+	mustIssue(t, s, bob, "cli", "laptop", "tok-bob", t0)
+	later := t0.Add(tokenTTL + time.Hour)
+	next := mustCreateCode(t, s, "BCDFGHJK", "cli", "laptop", later)
+	mustResolve(t, s, "BCDFGHJK", true, bob, later.Add(time.Second))
+	res, err := s.Revoke(RevokeFilter{TokenID: "tok-bob", Now: later.Add(time.Minute)})
+	if err != nil || res.DeniedCodes != 0 {
+		t.Fatalf("Revoke of the expired token = %+v, %v; want no denied code", res, err)
+	}
+	if got, _ := s.DeviceCodeByHash(next.Hash); got.Status != StatusApproved {
+		t.Errorf("the new login's approved code is %q, want approved", got.Status)
+	}
+}
+
 func TestListTokens(t *testing.T) {
 	s := revokeFixture(t)
 	now := t0.Add(time.Hour)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -77,5 +78,23 @@ func TestNamesPeopleReadArePrintable(t *testing.T) {
 	}
 	if out, code := gatehouse(t, "", "client", "add", "ok", "--name", "Zoë's CLI", "--data-dir", dir); code != 0 {
 		t.Errorf("a plain name was refused: %d %s", code, out)
+	}
+}
+
+// TestPruneRetentionZeroPrunesAtOnce: `prune --retention 0s` deletes a
+// token revoked a moment ago, through the running server, as the README
+// says (0 is a window, not "the default").
+func TestPruneRetentionZeroPrunesAtOnce(t *testing.T) {
+	s, dir := startServer(t)
+	tok := mintDirect(t, s.URL(), "laptop")
+	if out, code := gatehouse(t, "", "revoke", "--token", tok, "--data-dir", dir); code != 0 {
+		t.Fatalf("revoke: %d %s", code, out)
+	}
+	out, code := gatehouse(t, "", "prune", "--retention", "0s", "--json", "--data-dir", dir)
+	var got struct {
+		Tokens int `json:"tokens"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &got) != nil || got.Tokens != 1 {
+		t.Fatalf("prune --retention 0s: exit %d, %s; want 1 token deleted", code, out)
 	}
 }
