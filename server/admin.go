@@ -349,7 +349,7 @@ func (a *adminService) addClient(r ClientRequest) (any, error) {
 // bidi renderer would act on.
 func validDisplayName(n string) bool {
 	return utf8.ValidString(n) && utf8.RuneCountInString(n) <= 100 &&
-		!strings.ContainsFunc(n, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' })
+		!strings.ContainsFunc(n, func(r rune) bool { return !unicode.IsPrint(r) })
 }
 
 func validClientID(id string) bool {

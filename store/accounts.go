@@ -242,17 +242,6 @@ func deleteSessionsOf(tx *bolt.Tx, accountID string) error {
 // tokens (so resource servers, proxies and /v1/me refuse them at once, not
 // when they expire) and its approved, unpolled codes.
 func revokeAccountTokens(tx *bolt.Tx, a Account, now time.Time, actor string) error {
-	rows, err := selectTokens(tx, RevokeFilter{Email: a.Email, Issuer: LocalIssuer})
-	if err != nil {
-		return err
-	}
-	for _, t := range rows {
-		if t.RevokedAt.IsZero() {
-			if err := retire(tx, t, now, "account disabled", actor); err != nil {
-				return err
-			}
-		}
-	}
-	_, err = denyApprovedCodes(tx, func(dc DeviceCode) bool { return dc.Subject.AccountID == a.ID })
+	_, err := revokeIn(tx, RevokeFilter{Email: a.Email, Issuer: LocalIssuer, Reason: "account disabled", Actor: actor, Now: now})
 	return err
 }

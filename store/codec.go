@@ -34,15 +34,16 @@ func getJSON(b *bolt.Bucket, key []byte, v any) error {
 func activeKey(email, issuer, clientID, label string) []byte {
 	// Emails compare case-insensitively everywhere, so the key folds case:
 	// the same person signing in as Ada@ and ada@ rotates one token.
-	return lengthPrefixed(nil, strings.ToLower(email), issuer, clientID, label)
+	return lengthPrefixed(strings.ToLower(email), issuer, clientID, label)
 }
 
 // subjectPrefix is the start of every activeKey of one subject.
 func subjectPrefix(email, issuer string) []byte {
-	return lengthPrefixed(nil, strings.ToLower(email), issuer)
+	return lengthPrefixed(strings.ToLower(email), issuer)
 }
 
-func lengthPrefixed(out []byte, fields ...string) []byte {
+func lengthPrefixed(fields ...string) []byte {
+	var out []byte
 	for _, f := range fields {
 		out = append(out, byte(len(f)>>8), byte(len(f)))
 		out = append(out, f...)
